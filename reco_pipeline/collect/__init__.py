@@ -1,0 +1,1 @@
+"""Collect: read a source into canonical (but not yet validated) interactions, users and items."""

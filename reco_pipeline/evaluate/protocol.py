@@ -1,0 +1,161 @@
+"""The evaluation protocol: who is evaluated, on what truth, and how every model is ranked.
+
+"Discovery" (the default): for users known before the cutoff, the truth is what they bought in
+the holdout window minus what they had already bought before it; those earlier purchases are
+also removed from every model's ranking. Only items the model could know (seen before the cutoff)
+count, so every model competes for the same truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from reco_pipeline.evaluate.baselines import UserKNN, popularity_scores, rank_rows
+from reco_pipeline.evaluate.metrics import METRICS, coverage, per_user_metrics
+from reco_pipeline.featurize.dataset import InteractionDataset
+from reco_pipeline.recommender import Recommender
+from reco_pipeline.schema import Columns
+
+CANDIDATE, BASELINE, CHAMPION = "candidate", "baseline", "champion"
+
+
+@dataclass(frozen=True)
+class Holdout:
+    protocol: str
+    users: np.ndarray  # external ids of evaluated users
+    rows: np.ndarray  # their rows in the dataset
+    relevant: list[set[str]]
+
+    @property
+    def n_users(self) -> int:
+        return len(self.users)
+
+    @property
+    def n_relevant(self) -> int:
+        return int(sum(len(r) for r in self.relevant))
+
+
+@dataclass
+class ModelEvaluation:
+    name: str
+    role: str
+    metrics: dict[str, float]
+    curve: dict[int, dict[str, float]]
+    per_user: pd.DataFrame = field(repr=False)
+    note: str = ""
+
+
+@dataclass
+class EvaluationReport:
+    protocol: str
+    k: int
+    n_users: int
+    n_relevant: int
+    catalogue_size: int
+    models: list[ModelEvaluation]
+
+    def get(self, name: str) -> ModelEvaluation | None:
+        return next((m for m in self.models if m.name == name), None)
+
+    @property
+    def candidate(self) -> ModelEvaluation:
+        return next(m for m in self.models if m.role == CANDIDATE)
+
+    @property
+    def champion(self) -> ModelEvaluation | None:
+        return next((m for m in self.models if m.role == CHAMPION), None)
+
+    def table(self) -> pd.DataFrame:
+        rows = [{"model": m.name, "role": m.role, **m.metrics} for m in self.models]
+        return pd.DataFrame(rows)
+
+    def to_markdown(self) -> str:
+        t = self.table()
+        cols = [c for c in t.columns if c not in ("model", "role")]
+        lines = ["| model | role | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
+        for _, r in t.iterrows():
+            lines.append(f"| {r['model']} | {r['role']} | " + " | ".join(f"{r[c]:.4f}" for c in cols) + " |")
+        return "\n".join(lines)
+
+
+def discovery_holdout(dataset: InteractionDataset, holdout_events: pd.DataFrame,
+                      positive_event_types: Sequence[str]) -> Holdout:
+    pos = holdout_events[holdout_events[Columns.EventType].isin(list(positive_event_types))]
+    pos = pos[pos[Columns.User].isin(dataset.user_map.external_ids) & pos[Columns.Item].isin(dataset.item_map.external_ids)]
+    users, relevant, rows = [], [], []
+    for user, items in pos.groupby(Columns.User, sort=True)[Columns.Item]:
+        row = dataset.user_map.to_internal([user])[0]
+        bought = set(dataset.item_map.to_external(dataset.purchased[row].indices))
+        truth = set(items) - bought
+        if truth:
+            users.append(user)
+            rows.append(row)
+            relevant.append(truth)
+    return Holdout("discovery", np.array(users, dtype=object), np.array(rows, dtype=np.int64), relevant)
+
+
+def _evaluate_lists(name: str, role: str, ranked: list[list[str]], holdout: Holdout, k: int,
+                    curve_ks: Sequence[int], catalogue_size: int, note: str = "") -> ModelEvaluation:
+    per_user = per_user_metrics(ranked, holdout.relevant, k)
+    metrics = {f"{m}@{k}": float(per_user[m].mean()) for m in METRICS}
+    metrics[f"coverage@{k}"] = coverage(ranked, catalogue_size, k)
+    curve = {}
+    for kk in curve_ks:
+        pu = per_user_metrics(ranked, holdout.relevant, kk)
+        curve[kk] = {f"{m}": float(pu[m].mean()) for m in METRICS}
+    per_user.insert(0, Columns.User, holdout.users)
+    return ModelEvaluation(name, role, metrics, curve, per_user, note)
+
+
+def _lists_from_indices(idx: np.ndarray, dataset: InteractionDataset) -> list[list[str]]:
+    ext = dataset.item_map.external_ids
+    return [[ext[i] for i in row if i >= 0] for row in idx]
+
+
+def _lists_from_frame(recs: pd.DataFrame, users: np.ndarray) -> list[list[str]]:
+    grouped = recs.sort_values([Columns.User, Columns.Rank]).groupby(Columns.User)[Columns.Item].apply(list)
+    return [grouped.get(u, []) for u in users]
+
+
+def rank_with_recommender(rec: Recommender, holdout: Holdout, dataset: InteractionDataset, depth: int) -> list[list[str]]:
+    """Rank with any Recommender (the candidate or a champion trained on other data) under this protocol."""
+    exclude = {u: set(dataset.item_map.to_external(dataset.purchased[r].indices)) for u, r in zip(holdout.users, holdout.rows)}
+    # Restrict to items of this dataset so every model competes for the same catalogue.
+    mask = np.isin(rec.item_map.external_ids, dataset.item_map.external_ids)
+    recs = rec.recommend(list(holdout.users), depth, exclude_purchased=False, exclude=exclude, item_mask=mask)
+    return _lists_from_frame(recs, holdout.users)
+
+
+def evaluate_all(
+    candidate: Recommender,
+    dataset: InteractionDataset,
+    holdout: Holdout,
+    *,
+    k: int = 10,
+    curve_ks: Sequence[int] = (1, 3, 5, 10, 20, 50),
+    knn_neighbors: int = 50,
+    champion: Recommender | None = None,
+    champion_name: str = "champion",
+) -> EvaluationReport:
+    if holdout.n_users == 0:
+        raise ValueError("evaluation: no user known before the cutoff bought a new item in the holdout window; "
+                         "lengthen holdout_days or supply more data")
+    depth = max(max(curve_ks), k)
+    n_items = dataset.shape[1]
+    exclude = dataset.purchased[holdout.rows]
+    models = [_evaluate_lists("lightfm_hybrid", CANDIDATE, rank_with_recommender(candidate, holdout, dataset, depth),
+                              holdout, k, curve_ks, n_items)]
+    pop = rank_rows(popularity_scores(dataset, holdout.n_users), exclude, depth)
+    models.append(_evaluate_lists("popularity", BASELINE, _lists_from_indices(pop, dataset), holdout, k, curve_ks, n_items))
+    knn = UserKNN(dataset, knn_neighbors)
+    knn_idx = rank_rows(knn.scores(holdout.rows), exclude, depth)
+    models.append(_evaluate_lists(f"user_knn_{knn_neighbors}", BASELINE, _lists_from_indices(knn_idx, dataset),
+                                  holdout, k, curve_ks, n_items))
+    if champion is not None:
+        models.append(_evaluate_lists(champion_name, CHAMPION, rank_with_recommender(champion, holdout, dataset, depth),
+                                      holdout, k, curve_ks, n_items))
+    return EvaluationReport(holdout.protocol, k, holdout.n_users, holdout.n_relevant, n_items, models)

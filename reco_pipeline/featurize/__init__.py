@@ -1,0 +1,1 @@
+"""Featurize: temporal split, interaction weights, feature matrices and the typed dataset container."""

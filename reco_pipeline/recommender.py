@@ -1,0 +1,207 @@
+"""Scoring: the one implementation of "top-k items for these users" used everywhere.
+
+Evaluation, batch publishing, the MLflow pyfunc and the HTTP service all call
+:class:`Recommender`, so the model that was measured is the model that answers.
+
+LightFM's score is ``u . i + b_u + b_i``. Folding the biases into two extra columns
+(``[u, b_u, 1]`` and ``[i, 1, b_i]``) turns scoring into one matrix product followed by a
+partial sort (``argpartition``), instead of LightFM's ``predict`` over every (user, item) pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from reco_pipeline.featurize.features import AttributeEncoder, normalize_rows
+from reco_pipeline.featurize.idmap import IdMap
+from reco_pipeline.schema import Columns
+
+FALLBACK_POPULARITY = "popularity"
+SOURCE_MODEL = "model"
+SOURCE_FEATURES = "features"
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the ``k`` largest scores per row, best first; ``-inf`` never returned first.
+
+    Ties are broken by the lower index so results are deterministic.
+    """
+    n = scores.shape[1]
+    k = min(k, n)
+    if k <= 0:
+        return np.empty((scores.shape[0], 0), dtype=np.int64), np.empty((scores.shape[0], 0))
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (scores.shape[0], 1))
+    vals = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -vals), axis=1)
+    idx = np.take_along_axis(part, order, axis=1)
+    return idx, np.take_along_axis(scores, idx, axis=1)
+
+
+def fold_biases(user_emb: np.ndarray, user_bias: np.ndarray, item_emb: np.ndarray,
+                item_bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    uv = np.hstack([user_emb, user_bias[:, None], np.ones((len(user_emb), 1), user_emb.dtype)])
+    iv = np.hstack([item_emb, np.ones((len(item_emb), 1), item_emb.dtype), item_bias[:, None]])
+    return np.ascontiguousarray(uv, dtype=np.float32), np.ascontiguousarray(iv, dtype=np.float32)
+
+
+@dataclass
+class Recommender:
+    """A trained LightFM model with everything needed to answer in external ids.
+
+    Parameters
+    ----------
+    model : lightfm.LightFM
+        The fitted model (kept so the artefact can be refit, inspected or scored with ``predict``).
+    user_vectors, item_vectors : ndarray
+        Precomputed representations with biases folded in (see module docstring).
+    purchased : csr_matrix
+        Items each known user already bought; excluded by default.
+    popularity : ndarray
+        Fallback ranking for users the model knows nothing about.
+    """
+
+    model: object
+    user_map: IdMap
+    item_map: IdMap
+    user_vectors: np.ndarray
+    item_vectors: np.ndarray
+    user_encoder: AttributeEncoder | None
+    item_encoder: AttributeEncoder | None
+    user_identity: bool
+    item_identity: bool
+    purchased: sp.csr_matrix
+    popularity: np.ndarray
+    item_categories: np.ndarray
+    info: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_model(cls, model, dataset, info: Mapping | None = None) -> "Recommender":
+        ub, ue = model.get_user_representations(dataset.user_features)
+        ib, ie = model.get_item_representations(dataset.item_features)
+        uv, iv = fold_biases(ue, ub, ie, ib)
+        return cls(model=model, user_map=dataset.user_map, item_map=dataset.item_map, user_vectors=uv,
+                   item_vectors=iv, user_encoder=dataset.user_encoder, item_encoder=dataset.item_encoder,
+                   user_identity=dataset.user_identity, item_identity=dataset.item_identity,
+                   purchased=dataset.purchased.tocsr(), popularity=np.asarray(dataset.item_popularity, float),
+                   item_categories=dataset.item_categories, info=dict(info or {}))
+
+    # ------------------------------------------------------------------ scoring
+    def _exclusion_mask(self, rows: np.ndarray, user_ids: Sequence[str], exclude_purchased: bool,
+                        exclude: Mapping[str, Iterable[str]] | None, exclude_items: Iterable[str] | None,
+                        item_mask: np.ndarray | None) -> np.ndarray:
+        mask = np.zeros((len(user_ids), self.item_map.size), dtype=bool)
+        if exclude_purchased:
+            known = rows >= 0
+            if known.any():
+                mask[known] = self.purchased[rows[known]].toarray() > 0
+        if exclude:
+            for r, u in enumerate(user_ids):
+                items = exclude.get(u)
+                if items:
+                    idx = self.item_map.to_internal(items, strict=False)
+                    mask[r, idx[idx >= 0]] = True
+        if exclude_items:
+            idx = self.item_map.to_internal(list(exclude_items), strict=False)
+            mask[:, idx[idx >= 0]] = True
+        if item_mask is not None:
+            mask |= ~item_mask[None, :]
+        return mask
+
+    def score_known(self, rows: np.ndarray) -> np.ndarray:
+        return self.user_vectors[rows] @ self.item_vectors.T
+
+    def recommend(
+        self,
+        user_ids: Sequence[str],
+        k: int = 10,
+        *,
+        exclude_purchased: bool = True,
+        exclude: Mapping[str, Iterable[str]] | None = None,
+        exclude_items: Iterable[str] | None = None,
+        item_mask: np.ndarray | None = None,
+        batch_size: int = 2048,
+    ) -> pd.DataFrame:
+        """Top-``k`` items per user, in external ids; unknown users get the popularity fallback.
+
+        Returns a long frame ``user_id, item_id, rank (1-based), score, source``.
+        """
+        user_ids = [str(u) for u in user_ids]
+        rows = self.user_map.to_internal(user_ids, strict=False)
+        frames = []
+        for start in range(0, len(user_ids), batch_size):
+            sl = slice(start, start + batch_size)
+            r, ids = rows[sl], user_ids[sl]
+            scores = np.empty((len(ids), self.item_map.size), dtype=np.float64)
+            known = r >= 0
+            if known.any():
+                scores[known] = self.score_known(r[known])
+            if (~known).any():
+                scores[~known] = self.popularity[None, :]
+            scores[self._exclusion_mask(r, ids, exclude_purchased, exclude, exclude_items, item_mask)] = -np.inf
+            idx, vals = top_k(scores, k)
+            frames.append(self._frame(ids, idx, vals, np.where(known, SOURCE_MODEL, FALLBACK_POPULARITY)))
+        if not frames:
+            return self._frame([], np.empty((0, 0), int), np.empty((0, 0)), np.array([]))
+        return pd.concat(frames, ignore_index=True)
+
+    def _frame(self, ids, idx, vals, source) -> pd.DataFrame:
+        n, k = idx.shape
+        valid = np.isfinite(vals)
+        return pd.DataFrame(
+            {
+                Columns.User: np.repeat(np.asarray(ids, dtype=object), k)[valid.ravel()],
+                Columns.Item: self.item_map.to_external(idx.ravel()[valid.ravel()]) if n else np.array([], object),
+                Columns.Rank: np.tile(np.arange(1, k + 1), n)[valid.ravel()],
+                Columns.Score: vals.ravel()[valid.ravel()].astype(np.float64),
+                "source": np.repeat(np.asarray(source, dtype=object), k)[valid.ravel()],
+            }
+        )
+
+    # --------------------------------------------------------------- cold start
+    def user_vector_from(self, attributes: Mapping[str, object] | None = None,
+                         recent_items: Iterable[str] | None = None) -> tuple[np.ndarray | None, str]:
+        """A representation for a user the model has never seen.
+
+        LightFM represents a user as the sum of their features' embeddings, so known attributes give
+        a real embedding. Items the user just interacted with add the mean of those items' vectors.
+        Returns ``(vector or None, source)``; ``None`` means nothing usable was known.
+        """
+        parts = []
+        if attributes and self.user_encoder is not None and self.user_encoder.size:
+            names = self.user_encoder.feature_names_of(attributes)
+            if names:
+                offset = self.user_map.size if self.user_identity else 0
+                width = offset + self.user_encoder.size
+                cols = [offset + self.user_encoder.vocabulary[n] for n in names]
+                x = normalize_rows(sp.csr_matrix((np.ones(len(cols)), ([0] * len(cols), cols)), shape=(1, width)))
+                ub, ue = self.model.get_user_representations(x)
+                parts.append(np.concatenate([ue[0], [ub[0], 1.0]]).astype(np.float32))
+        if recent_items:
+            idx = self.item_map.to_internal(list(recent_items), strict=False)
+            idx = idx[idx >= 0]
+            if len(idx):
+                # Item vectors are [i, 1, b_i]; as a user vector we want [i, 0, 1] (keep the item bias term).
+                mean_item = self.item_vectors[idx, :-2].mean(axis=0)
+                parts.append(np.concatenate([mean_item, [0.0, 1.0]]).astype(np.float32))
+        if not parts:
+            return None, FALLBACK_POPULARITY
+        vec = np.sum(parts, axis=0)
+        vec[-1] = 1.0  # the item-bias column is counted once
+        return vec, SOURCE_FEATURES
+
+    def similar_items(self, item_id: str, k: int = 10) -> pd.DataFrame:
+        """Items whose embeddings point the same way (cosine), without the item itself."""
+        i = self.item_map.to_internal([item_id])[0]
+        emb = self.item_vectors[:, :-2]
+        norms = np.linalg.norm(emb, axis=1)
+        norms[norms == 0] = 1.0
+        sims = (emb @ emb[i]) / (norms * norms[i])
+        sims[i] = -np.inf
+        idx, vals = top_k(sims[None, :], k)
+        return pd.DataFrame({Columns.Item: self.item_map.to_external(idx[0]), Columns.Rank: np.arange(1, idx.shape[1] + 1),
+                             Columns.Score: vals[0]})

@@ -1,0 +1,1 @@
+"""Train: fit the hybrid LightFM model on an InteractionDataset."""

@@ -1,0 +1,1 @@
+"""Validate: row-level cleaning (valid + quarantined-with-reason) and Great Expectations suites."""
