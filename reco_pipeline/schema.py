@@ -132,6 +132,16 @@ def canonical_items(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def frame_fingerprint(df: pd.DataFrame) -> str:
+    """sha256 of a frame's values (not its index): equal data gives an equal fingerprint."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(",".join(map(str, df.columns)).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
 def empty_users() -> pd.DataFrame:
     return pd.DataFrame({Columns.User: pd.Series([], dtype="string")})
 

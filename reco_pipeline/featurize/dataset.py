@@ -52,6 +52,7 @@ class InteractionDataset:
     item_popularity: np.ndarray  # distinct users with a positive event per item, before the cutoff
     cutoff: pd.Timestamp
     item_categories: np.ndarray  # category per item (None where unknown), for filters
+    positive_event_types: tuple[str, ...] = ("purchase",)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -128,4 +129,5 @@ def build_dataset(split: TemporalSplit, users: pd.DataFrame, items: pd.DataFrame
         user_features=user_features, item_features=item_features, user_encoder=user_encoder,
         item_encoder=item_encoder, user_identity=user_identity, item_identity=item_identity, purchased=purchased,
         item_popularity=popularity, cutoff=split.cutoff, item_categories=categories,
+        positive_event_types=tuple(settings.positive_event_types),
     )

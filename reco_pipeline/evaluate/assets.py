@@ -1,0 +1,52 @@
+
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, Config, MetadataValue, Output, asset, asset_check
+from pydantic import Field
+
+from reco_pipeline.evaluate.protocol import EvaluationReport, discovery_holdout, evaluate_all
+from reco_pipeline.featurize.dataset import InteractionDataset
+from reco_pipeline.featurize.split import TemporalSplit
+from reco_pipeline.publish.registry import load_alias
+from reco_pipeline.publish.resources import MlflowResource
+from reco_pipeline.train.model import TrainResult
+
+GROUP = "evaluate"
+
+
+class EvaluateConfig(Config):
+    k: int = Field(default=10, description="Cut-off of the reported metrics (precision@k, recall@k, NDCG@k, MAP@k, coverage@k)")
+    curve_ks: list[int] = Field(default_factory=lambda: [1, 3, 5, 10, 20, 50], description="k values for the metric@k curves")
+    knn_neighbors: int = Field(default=50, description="Neighbours of the user-cosine kNN baseline")
+    compare_with_champion: bool = Field(default=True, description="Also score the registered champion on this holdout")
+
+
+@asset(group_name=GROUP, kinds={"mlflow"},
+       description="Candidate vs popularity vs user-kNN vs the current champion, on the same discovery holdout.")
+def evaluation(context: AssetExecutionContext, config: EvaluateConfig, mlflow: MlflowResource,
+               lightfm_model: TrainResult, interaction_dataset: InteractionDataset,
+               training_split: TemporalSplit) -> Output[EvaluationReport]:
+    holdout = discovery_holdout(interaction_dataset, training_split.holdout, interaction_dataset.positive_event_types)
+    champion, champion_name = None, "champion"
+    if config.compare_with_champion:
+        loaded = load_alias(mlflow.store())
+        if loaded is not None:
+            champion, mv = loaded
+            champion_name = f"champion_v{mv.version}"
+            context.log.info(f"comparing with {mlflow.store().model_uri()} (version {mv.version})")
+    report = evaluate_all(lightfm_model.recommender, interaction_dataset, holdout, k=config.k,
+                          curve_ks=config.curve_ks, knn_neighbors=config.knn_neighbors,
+                          champion=champion, champion_name=champion_name)
+    meta = {"protocol": report.protocol, "eval_users": report.n_users, "relevant_items": report.n_relevant,
+            "metrics": MetadataValue.md(report.to_markdown())}
+    for m in report.models:
+        meta[f"{m.name}_ndcg@{config.k}"] = round(m.metrics[f"ndcg@{config.k}"], 5)
+    return Output(report, metadata=meta)
+
+
+@asset_check(asset=evaluation, description="The candidate should beat the popularity baseline (warning only: the "
+                                            "promotion gate compares against the champion).")
+def candidate_beats_popularity(evaluation: EvaluationReport) -> AssetCheckResult:
+    key = f"ndcg@{evaluation.k}"
+    cand = evaluation.candidate.metrics[key]
+    pop = evaluation.get("popularity").metrics[key]
+    return AssetCheckResult(passed=cand > pop, severity=AssetCheckSeverity.WARN,
+                            metadata={"candidate": round(cand, 5), "popularity": round(pop, 5)})
