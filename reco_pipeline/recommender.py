@@ -78,6 +78,7 @@ class Recommender:
     popularity: np.ndarray
     item_categories: np.ndarray
     info: dict = field(default_factory=dict)
+    item_titles: np.ndarray | None = None
 
     @classmethod
     def from_model(cls, model, dataset, info: Mapping | None = None) -> "Recommender":
@@ -88,7 +89,8 @@ class Recommender:
                    item_vectors=iv, user_encoder=dataset.user_encoder, item_encoder=dataset.item_encoder,
                    user_identity=dataset.user_identity, item_identity=dataset.item_identity,
                    purchased=dataset.purchased.tocsr(), popularity=np.asarray(dataset.item_popularity, float),
-                   item_categories=dataset.item_categories, info=dict(info or {}))
+                   item_categories=dataset.item_categories, info=dict(info or {}),
+                   item_titles=dataset.item_titles)
 
     # ------------------------------------------------------------------ scoring
     def _exclusion_mask(self, rows: np.ndarray, user_ids: Sequence[str], exclude_purchased: bool,
@@ -111,6 +113,12 @@ class Recommender:
         if item_mask is not None:
             mask |= ~item_mask[None, :]
         return mask
+
+    def titles_of(self, item_ids: Iterable[str]) -> list[str | None]:
+        if self.item_titles is None:
+            return [None for _ in item_ids]
+        idx = self.item_map.to_internal(list(item_ids), strict=False)
+        return [self.item_titles[i] if i >= 0 else None for i in idx]
 
     def score_known(self, rows: np.ndarray) -> np.ndarray:
         return self.user_vectors[rows] @ self.item_vectors.T

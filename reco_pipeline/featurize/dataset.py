@@ -53,6 +53,7 @@ class InteractionDataset:
     cutoff: pd.Timestamp
     item_categories: np.ndarray  # category per item (None where unknown), for filters
     positive_event_types: tuple[str, ...] = ("purchase",)
+    item_titles: np.ndarray | None = None  # for people reading recommendations
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -118,16 +119,21 @@ def build_dataset(split: TemporalSplit, users: pd.DataFrame, items: pd.DataFrame
     if popularity.sum() == 0:  # no purchases at all (e.g. a view-only feed): fall back to strength
         popularity = np.asarray(weights.tocsr().sum(axis=0)).ravel().astype(np.float64)
 
-    categories = np.full(item_map.size, None, dtype=object)
-    if Columns.Category in items.columns:
-        cat = items.drop_duplicates(Columns.Item).set_index(Columns.Item)[Columns.Category]
-        found = pd.Series(item_map.external_ids).map(cat)
-        categories = np.array([None if pd.isna(c) else str(c) for c in found], dtype=object)
+    categories = _item_attribute(items, item_map, Columns.Category)
+    titles = _item_attribute(items, item_map, Columns.Title)
 
     return InteractionDataset(
         user_map=user_map, item_map=item_map, interactions=interactions, weights=weights,
         user_features=user_features, item_features=item_features, user_encoder=user_encoder,
         item_encoder=item_encoder, user_identity=user_identity, item_identity=item_identity, purchased=purchased,
         item_popularity=popularity, cutoff=split.cutoff, item_categories=categories,
-        positive_event_types=tuple(settings.positive_event_types),
+        positive_event_types=tuple(settings.positive_event_types), item_titles=titles,
     )
+
+
+def _item_attribute(items: pd.DataFrame, item_map: IdMap, column: str) -> np.ndarray:
+    """One attribute per item in ``item_map`` order; None where the catalogue does not say."""
+    if column not in items.columns:
+        return np.full(item_map.size, None, dtype=object)
+    values = pd.Series(item_map.external_ids).map(items.drop_duplicates(Columns.Item).set_index(Columns.Item)[column])
+    return np.array([None if pd.isna(v) else str(v) for v in values], dtype=object)

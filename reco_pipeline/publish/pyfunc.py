@@ -53,7 +53,7 @@ def save_pyfunc(recommender: Recommender, path: Path, example_users: list[str]) 
         signature = infer_signature(example, output, params=DEFAULT_PARAMS)
         mlflow.pyfunc.save_model(
             path=str(path),
-            python_model=RecoPyfuncModel(),
+            python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
             artifacts={RECOMMENDER_ARTIFACT: str(pkl)},
             signature=signature,
             input_example=example,
