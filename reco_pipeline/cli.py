@@ -168,7 +168,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     rows = []
     for v in sorted(versions, key=lambda v: int(v.version)):
         tags = v.tags or {}
-        rows.append({"version": v.version, "aliases": sorted(aliases.get(str(v.version), [])),
+        rows.append({"version": str(v.version), "aliases": sorted(aliases.get(str(v.version), [])),
                      "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(v.creation_timestamp / 1000)),
                      "metric": tags.get("reco.decision.metric"), "value": tags.get("reco.decision.candidate_value"),
                      "champion_value_then": tags.get("reco.decision.champion_value") or None,
@@ -202,7 +202,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     recs["title"] = rec.titles_of(recs["item_id"])
     known = args.user_id in rec.user_map
     if args.json:
-        print(json.dumps({"user_id": args.user_id, "model_version": mv.version, "known_user": known,
+        print(json.dumps({"user_id": args.user_id, "model_version": str(mv.version), "known_user": known,
                           "fallback": None if known else "popularity",
                           "items": recs.drop(columns=["user_id"]).to_dict("records")}))
         return 0

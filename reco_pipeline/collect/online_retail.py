@@ -95,7 +95,8 @@ def to_canonical(src: pd.DataFrame, path: str = "online_retail") -> RawData:
     is_cancel = invoice.str.upper().str.startswith("C").fillna(False)
     interactions = pd.DataFrame(
         {
-            Columns.User: src["CustomerID"],
+            # Exports that went through Excel or pandas write ids as "17850.0".
+            Columns.User: src["CustomerID"].astype("string").str.strip().str.replace(r"\.0+$", "", regex=True),
             Columns.Item: src["StockCode"],
             Columns.Datetime: parse_invoice_dates(src["InvoiceDate"]),
             Columns.EventType: pd.Series(EventType.PURCHASE.value, index=src.index).where(~is_cancel, EventType.RETURN.value),

@@ -56,19 +56,24 @@ def fit_lightfm(dataset: InteractionDataset, settings: TrainSettings) -> TrainRe
     # WARP/BPR/k-OS sample weights scale each positive's gradient; logistic treats them the same way.
     sample_weight = dataset.weights if settings.use_sample_weight and settings.loss != "warp-kos" else None
     start = time.perf_counter()
+    diverged = ("LightFM diverged (non-finite parameters) with learning_rate="
+                f"{settings.learning_rate}; lower learning_rate or raise item_alpha/user_alpha.")
     for _ in range(settings.epochs):
-        model.fit_partial(
-            dataset.interactions,
-            user_features=dataset.user_features,
-            item_features=dataset.item_features,
-            sample_weight=sample_weight,
-            epochs=1,
-            num_threads=settings.num_threads,
-        )
+        try:
+            model.fit_partial(
+                dataset.interactions,
+                user_features=dataset.user_features,
+                item_features=dataset.item_features,
+                sample_weight=sample_weight,
+                epochs=1,
+                num_threads=settings.num_threads,
+            )
+        except ValueError as exc:
+            if "finite" in str(exc):
+                raise FloatingPointError(diverged) from exc
+            raise
     seconds = time.perf_counter() - start
     if not np.isfinite(model.item_embeddings).all():
-        raise FloatingPointError(
-            "LightFM diverged (non-finite embeddings); lower learning_rate or raise item_alpha/user_alpha."
-        )
+        raise FloatingPointError(diverged)
     rec = Recommender.from_model(model, dataset, info={"cutoff": str(dataset.cutoff), **settings.params()})
     return TrainResult(recommender=rec, settings=settings, seconds=seconds, epochs_run=settings.epochs)

@@ -1,0 +1,50 @@
+import numpy as np
+import pandas as pd
+
+from reco_pipeline.evaluate.baselines import UserKNN, rank_rows
+from reco_pipeline.evaluate.protocol import BASELINE, CANDIDATE, CHAMPION, discovery_holdout, evaluate_all
+from reco_pipeline.schema import Columns
+
+
+def test_discovery_truth_excludes_items_bought_before_the_cutoff(tiny_dataset, tiny_split):
+    h = discovery_holdout(tiny_dataset, tiny_split.holdout, ["purchase"])
+    assert h.n_users > 20
+    for user, row, truth in zip(h.users, h.rows, h.relevant):
+        bought = set(tiny_dataset.item_map.to_external(tiny_dataset.purchased[row].indices))
+        assert truth and not (truth & bought)
+        assert truth <= set(tiny_dataset.item_map.external_ids)
+        holdout_buys = tiny_split.holdout[(tiny_split.holdout[Columns.User] == user)
+                                          & (tiny_split.holdout[Columns.EventType] == "purchase")]
+        assert truth <= set(holdout_buys[Columns.Item])
+
+
+def test_no_holdout_event_reaches_training(tiny_dataset, tiny_split):
+    assert tiny_split.train[Columns.Datetime].max() < tiny_dataset.cutoff
+    rows, cols = tiny_dataset.purchased.nonzero()
+    train_buys = tiny_split.train[tiny_split.train[Columns.EventType] == "purchase"]
+    purchased = set(zip(tiny_dataset.user_map.to_external(rows), tiny_dataset.item_map.to_external(cols)))
+    assert purchased and purchased <= set(zip(train_buys[Columns.User], train_buys[Columns.Item]))
+
+
+def test_report_has_candidate_baselines_and_champion(tiny_dataset, tiny_split, tiny_trained):
+    h = discovery_holdout(tiny_dataset, tiny_split.holdout, ["purchase"])
+    report = evaluate_all(tiny_trained.recommender, tiny_dataset, h, k=10, curve_ks=(1, 5, 10),
+                          champion=tiny_trained.recommender)
+    roles = {m.name: m.role for m in report.models}
+    assert roles == {"lightfm_hybrid": CANDIDATE, "popularity": BASELINE, "user_knn_50": BASELINE, "champion": CHAMPION}
+    # The same model as champion must score exactly the same: the comparison is apples to apples.
+    assert report.champion.metrics == report.candidate.metrics
+    # On data with real taste structure, the model beats popularity.
+    assert report.candidate.metrics["ndcg@10"] > report.get("popularity").metrics["ndcg@10"]
+    assert set(report.candidate.curve) == {1, 5, 10}
+    assert "| lightfm_hybrid | candidate |" in report.to_markdown()
+    assert len(report.candidate.per_user) == h.n_users
+
+
+def test_knn_never_recommends_excluded_items(tiny_dataset):
+    rows = np.arange(10)
+    knn = UserKNN(tiny_dataset, n_neighbors=5)
+    excl = tiny_dataset.purchased[rows]
+    idx = rank_rows(knn.scores(rows), excl, 10)
+    for r, row in zip(rows, idx):
+        assert not set(row[row >= 0]) & set(tiny_dataset.purchased[r].indices)

@@ -1,0 +1,107 @@
+"""The whole graph through Dagster, into a real SQLite MLflow store in a temporary folder."""
+
+import pandas as pd
+import pytest
+from dagster import DagsterInstance
+
+from reco_pipeline.publish.store import MlflowStore
+from reco_pipeline.runner import ConfigError, build_run_config, load_config_file, run_pipeline
+from reco_pipeline.schema import Columns
+from reco_pipeline.settings import ProjectPaths
+from reco_pipeline_tests.conftest import tiny_pipeline_settings
+
+
+@pytest.fixture(scope="module")
+def shared_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("pipeline") / "home"
+
+
+@pytest.fixture(scope="module")
+def first_run(shared_home):
+    return run_pipeline(tiny_pipeline_settings(), home=shared_home, instance=DagsterInstance.ephemeral())
+
+
+def test_first_run_materializes_everything_and_becomes_champion(first_run, shared_home):
+    assert first_run.success, first_run.errors
+    expected = {"raw_interactions", "raw_users", "raw_items", "valid_interactions", "quarantined_interactions",
+                "valid_users", "quarantined_users", "valid_items", "quarantined_items", "training_split",
+                "interaction_dataset", "lightfm_model", "evaluation", "registered_model", "batch_recommendations"}
+    assert expected <= set(first_run.materializations)
+    vi = first_run.materializations["valid_interactions"]
+    assert vi["raw_rows"] == vi["valid_rows"] + vi["quarantined_rows"] and vi["quarantined_rows"] > 0
+    assert first_run.checks["valid_interactions_meet_contract"]["passed"]
+    assert first_run.checks["valid_interactions_reconcile_with_raw"]["passed"]
+    assert first_run.quarantine_by_reason  # the synthetic source plants dirt by default
+    pub = first_run.published
+    assert pub.decision.promote and pub.version == "1" and pub.champion_version == "1"
+
+    store = MlflowStore.for_home(shared_home)
+    run = store.client().get_run(pub.run_id)
+    assert run.data.tags["dagster.run_id"] == first_run.dagster_run_id
+    assert len(run.data.tags["reco.data_fingerprint"]) == 64
+    assert "ndcg_at_10" in run.data.metrics and "baseline_popularity_ndcg_at_10" in run.data.metrics
+    assert run.inputs.dataset_inputs and run.inputs.dataset_inputs[0].dataset.digest
+    artifacts = {a.path for a in store.client().list_artifacts(pub.run_id, "evaluation")}
+    assert {"evaluation/metrics.md", "evaluation/ndcg_at_k.png"} <= artifacts
+
+    batch = pd.read_parquet(ProjectPaths(shared_home).outputs / "batch_recommendations.parquet")
+    assert list(batch.columns[:4]) == [Columns.User, Columns.Item, Columns.Rank, Columns.Score]
+    assert batch.groupby(Columns.User).size().max() == 10
+
+
+def test_rerun_on_the_same_data_gives_identical_metrics_and_keeps_the_champion(first_run, shared_home):
+    second = run_pipeline(tiny_pipeline_settings(), home=shared_home, instance=DagsterInstance.ephemeral())
+    assert second.success, second.errors
+    assert second.evaluation.candidate.metrics == first_run.evaluation.candidate.metrics
+    assert second.evaluation.champion.metrics == first_run.evaluation.candidate.metrics
+    assert not second.published.decision.promote and second.published.decision.alias == "challenger"
+    assert second.published.version == "2" and second.published.champion_version == "1"
+
+
+def test_a_different_model_is_promoted_exactly_when_it_is_better(first_run, shared_home):
+    settings = tiny_pipeline_settings()
+    settings["train"] = {**settings["train"], "no_components": 32, "epochs": 15, "learning_rate": 0.03}
+    third = run_pipeline(settings, home=shared_home, instance=DagsterInstance.ephemeral())
+    assert third.success, third.errors
+    cand = third.evaluation.candidate.metrics["ndcg@10"]
+    champ = third.evaluation.champion.metrics["ndcg@10"]
+    assert third.published.decision.promote == (cand > champ)
+    expected_champion = third.published.version if cand > champ else "1"
+    assert str(MlflowStore.for_home(shared_home).model_version_by_alias().version) == expected_champion
+
+
+def test_blocking_check_stops_training_on_unusable_data(tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    pd.DataFrame({"user_id": ["u1", "u2", "u1"], "item_id": ["a", "b", "b"],
+                  "timestamp": ["2024-01-01", "2024-01-02", "2024-02-01"],
+                  "event_type": ["purchase", "purchase", "view"]}).to_csv(folder / "interactions.csv", index=False)
+    out = run_pipeline({"source": "files", "data": str(folder)}, home=tmp_path / "home",
+                       instance=DagsterInstance.ephemeral())
+    assert not out.success
+    assert out.checks["valid_interactions_are_enough_to_train"]["passed"] is False
+    assert "lightfm_model" not in out.materializations and "registered_model" not in out.materializations
+    assert any("valid_interactions_are_enough_to_train" in e for e in out.errors)
+
+
+def test_bad_source_file_fails_with_a_message_naming_it(tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    pd.DataFrame({"user": ["u1"]}).to_csv(folder / "interactions.csv", index=False)
+    out = run_pipeline({"source": "files", "data": str(folder)}, home=tmp_path / "home",
+                       instance=DagsterInstance.ephemeral())
+    assert not out.success
+    assert any("interactions.csv: missing required column" in e for e in out.errors), out.errors
+
+
+def test_config_file_sections_map_to_run_config(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("source: synthetic\ntrain:\n  epochs: 3\nsplit:\n  holdout_days: 20\n")
+    rc = build_run_config(load_config_file(cfg), tmp_path)
+    assert rc["ops"]["lightfm_model"]["config"] == {"epochs": 3}
+    assert rc["ops"]["training_split"]["config"] == {"holdout_days": 20}
+    assert rc["resources"]["data_source"]["config"]["kind"] == "synthetic"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("trian:\n  epochs: 3\n")
+    with pytest.raises(ConfigError, match=r"unknown section\(s\) \['trian'\]"):
+        load_config_file(bad)
