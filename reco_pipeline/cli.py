@@ -225,7 +225,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
                    "-p", str(args.dagster_port)]
     mlflow_cmd = [str(bindir / "mlflow"), "server", "--backend-store-uri", paths.tracking_uri,
                   "--host", args.host, "--port", str(args.mlflow_port), "--workers", "1"]
-    procs = [subprocess.Popen(dagster_cmd, env=env), subprocess.Popen(mlflow_cmd, env=env)]
+    # cwd is the project home: Dagster warns about (and ignores) a dagster.yaml in its working directory.
+    procs = [subprocess.Popen(dagster_cmd, env=env, cwd=paths.home), subprocess.Popen(mlflow_cmd, env=env, cwd=paths.home)]
     print(f"Dagster UI: http://{args.host}:{args.dagster_port}   (webserver + daemon: schedules and sensors run)")
     print(f"MLflow UI:  http://{args.host}:{args.mlflow_port}")
     print("Ctrl-C stops both.", flush=True)

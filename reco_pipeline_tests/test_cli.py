@@ -112,3 +112,18 @@ def test_online_retail_end_to_end_twice(tmp_path):
     s2 = last_json(second.stdout)
     assert s2["metrics"]["candidate"] == s1["metrics"]["candidate"]
     assert s2["decision"]["promoted"] is False and s2["model"]["champion_version"] == "1"
+
+
+def test_notebook_cells_run_against_the_store(cli_home, monkeypatch):
+    """Executes every code cell of the notebook, in order, against the home `reco run` just filled."""
+    from pathlib import Path
+
+    home, summary = cli_home
+    monkeypatch.setenv("RECO_HOME", str(home))
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "runs_and_models.ipynb").read_text())
+    scope: dict = {}
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            exec(compile("".join(cell["source"]), "runs_and_models.ipynb", "exec"), scope)
+    assert scope["table"]["decision"].tolist() == ["champion"]
+    assert len(scope["batch"]) > 0 and list(scope["versions"]["version"].astype(str)) == ["1"]

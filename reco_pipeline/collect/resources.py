@@ -10,7 +10,7 @@ from reco_pipeline.collect.synthetic import SyntheticParams
 class DataSource(ConfigurableResource):
     """Where the retailer's data comes from. Edit it in the Launchpad under ``resources.data_source``."""
 
-    kind: str = Field(default="synthetic", description="synthetic | online_retail | files")
+    kind: str = Field(default="synthetic", description="synthetic, online_retail or files")
     path: str | None = Field(default=None, description="online_retail: the CSV/CSV.gz/Parquet/XLSX file; "
                                                        "files: the folder with interactions/users/items files")
     synthetic_users: int = Field(default=SyntheticParams.n_users, description="synthetic: number of customers")

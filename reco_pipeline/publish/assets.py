@@ -25,8 +25,8 @@ GROUP = "publish"
 
 
 class PublishConfig(Config):
-    primary_metric: str = Field(default="ndcg", description="Metric the promotion gate compares: precision | recall "
-                                                           "| ndcg | map (at the evaluation's k)")
+    primary_metric: str = Field(default="ndcg", description="Metric the promotion gate compares: precision, recall, "
+                                                           "ndcg or map (at the evaluation's k)")
     min_improvement: float = Field(default=0.0, description="The candidate must beat the champion by more than this")
 
 
@@ -55,6 +55,9 @@ def registered_model(context: AssetExecutionContext, config: PublishConfig, mlfl
     store = mlflow.store()
     fingerprint = frame_fingerprint(valid_interactions.drop(columns=[Columns.Row]))
     key = f"{config.primary_metric}@{evaluation.k}"
+    if key not in evaluation.candidate.metrics:
+        raise ValueError(f"publish.primary_metric '{config.primary_metric}' is not a metric; "
+                         "choose precision, recall, ndcg or map")
     champion = evaluation.champion
     champion_version = champion.name.removeprefix("champion_v") if champion else None
     decision = decide_promotion(key, evaluation.candidate.metrics[key],

@@ -11,8 +11,8 @@ _D = TrainSettings()
 
 class TrainConfig(Config):
     no_components: int = Field(default=_D.no_components, description="Embedding dimension")
-    loss: str = Field(default=_D.loss, description="warp | bpr | warp-kos | logistic")
-    learning_schedule: str = Field(default=_D.learning_schedule, description="adagrad | adadelta")
+    loss: str = Field(default=_D.loss, description="warp, bpr, warp-kos or logistic")
+    learning_schedule: str = Field(default=_D.learning_schedule, description="adagrad or adadelta")
     learning_rate: float = Field(default=_D.learning_rate, description="SGD step size (adagrad)")
     item_alpha: float = Field(default=_D.item_alpha, description="L2 penalty on item features")
     user_alpha: float = Field(default=_D.user_alpha, description="L2 penalty on user features")
