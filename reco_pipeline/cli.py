@@ -247,6 +247,25 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0 if all(p.returncode in (0, -2, 130, None) for p in procs) else EXIT_RUN_FAILED
 
 
+# ----------------------------------------------------------------------------------------- serve
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from reco_pipeline.collect.landing import LandingArea
+    from reco_pipeline.publish.store import MlflowStore
+    from reco_pipeline.serve.app import create_app
+
+    paths = ProjectPaths.resolve(_home(args)).ensure()
+    store = MlflowStore.for_home(paths.home)
+    if store.model_version_by_alias(args.alias) is None:
+        print(f"reco serve: no model under '{store.model_uri(args.alias)}' yet; the service starts and answers 503 "
+              "until `reco run` publishes one", file=sys.stderr)
+    app = create_app(store, LandingArea(paths.landing), alias=args.alias, poll_seconds=args.poll_seconds)
+    print(f"serving {store.model_uri(args.alias)} on http://{args.host}:{args.port} (OpenAPI: /docs)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
+
+
 # ------------------------------------------------------------------------------------------ main
 def _home(args: argparse.Namespace) -> Path:
     return ProjectPaths.resolve(getattr(args, "home", None)).home
@@ -285,6 +304,15 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--json", action="store_true")
     common(rc)
     rc.set_defaults(func=cmd_recommend)
+
+    sv = sub.add_parser("serve", help="the real-time recommendation API (follows the champion alias)")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--alias", default=CHAMPION_ALIAS)
+    sv.add_argument("--poll-seconds", type=float, default=10.0, help="how often to check whether the alias moved")
+    sv.add_argument("--log-level", default="warning")
+    common(sv)
+    sv.set_defaults(func=cmd_serve)
 
     m = sub.add_parser("models", help="registered model versions, aliases and key metrics")
     m.add_argument("--json", action="store_true")

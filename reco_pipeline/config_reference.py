@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from reco_pipeline.collect.resources import DataSource
+from reco_pipeline.collect.resources import DataSource, LandingZone
 from reco_pipeline.evaluate.assets import EvaluateConfig
 from reco_pipeline.featurize.assets import FeaturizeConfig, SplitConfig
 from reco_pipeline.publish.assets import BatchConfig, PublishConfig
@@ -17,6 +17,7 @@ SECTIONS = [
     ("data_source", DataSource, "resource `data_source`"),
     ("validation", ValidationRules, "resource `validation`"),
     ("mlflow", MlflowResource, "resource `mlflow`"),
+    ("landing", LandingZone, "resource `landing`"),
     ("split", SplitConfig, "asset `training_split`"),
     ("featurize", FeaturizeConfig, "asset `interaction_dataset`"),
     ("train", TrainConfig, "asset `lightfm_model`"),

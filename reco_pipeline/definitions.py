@@ -7,9 +7,10 @@ Assembles, computes nothing. Loaded by the Dagster UI (workspace.yaml), by ``rec
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from reco_pipeline.collect.assets import collect_raw
-from reco_pipeline.collect.resources import DataSource
+from reco_pipeline.collect.resources import DataSource, LandingZone
 from reco_pipeline.evaluate.assets import candidate_beats_popularity, evaluation
 from reco_pipeline.featurize.assets import interaction_dataset, training_split
+from reco_pipeline.feedback.automation import build_automation
 from reco_pipeline.io_manager import RecoIOManager
 from reco_pipeline.publish.assets import batch_recommendations, registered_model
 from reco_pipeline.publish.resources import MlflowResource
@@ -26,6 +27,7 @@ ASSET_CHECKS = [*CHECKS, candidate_beats_popularity]
 
 reco_job = define_asset_job(JOB_NAME, selection=AssetSelection.all(),
                             description="collect -> validate -> featurize -> train -> evaluate -> publish")
+landing_events_sensor, daily_retrain = build_automation(reco_job)
 
 
 def build_definitions(home: str | None = None) -> Definitions:
@@ -34,9 +36,12 @@ def build_definitions(home: str | None = None) -> Definitions:
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
         jobs=[reco_job],
+        sensors=[landing_events_sensor],
+        schedules=[daily_retrain],
         resources={
             "io_manager": RecoIOManager(home=home),
             "data_source": DataSource(),
+            "landing": LandingZone(home=home),
             "validation": ValidationRules(),
             "mlflow": MlflowResource(home=home),
         },

@@ -170,6 +170,55 @@ class Recommender:
             }
         )
 
+    def recommend_one(
+        self,
+        user_id: str | None = None,
+        k: int = 10,
+        *,
+        vector: np.ndarray | None = None,
+        exclude_purchased: bool = True,
+        exclude_items: Iterable[str] | None = None,
+        item_mask: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, str]:
+        """The real-time path for one request: one vector-matrix product and a partial sort, no pandas.
+
+        Scores from ``vector`` when given (a cold user), else from the known user's vector, else
+        popularity. Returns ``(item indices, scores, source)``; excluded items never appear.
+        """
+        row = self.user_map._index.get(str(user_id), -1) if user_id is not None else -1
+        if vector is not None:
+            scores, source = self.item_vectors @ vector.astype(np.float32), SOURCE_FEATURES
+        elif row >= 0:
+            scores, source = self.item_vectors @ self.user_vectors[row], SOURCE_MODEL
+        else:
+            scores, source = self.popularity.copy(), FALLBACK_POPULARITY
+        scores = scores.astype(np.float64, copy=False)
+        if exclude_purchased and row >= 0:
+            scores[self.purchased.indices[self.purchased.indptr[row]:self.purchased.indptr[row + 1]]] = -np.inf
+        if exclude_items:
+            idx = np.fromiter((self.item_map._index.get(str(i), -1) for i in exclude_items), dtype=np.int64)
+            scores[idx[idx >= 0]] = -np.inf
+        if item_mask is not None:
+            scores[~item_mask] = -np.inf
+        idx, vals = top_k(scores[None, :], k)
+        keep = np.isfinite(vals[0])
+        return idx[0][keep], vals[0][keep], source
+
+    def category_mask(self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None) -> np.ndarray | None:
+        """Boolean mask over items for category filters; None when there is no filter."""
+        include, exclude = list(include or []), list(exclude or [])
+        if not include and not exclude:
+            return None
+        cats = self.item_categories
+        mask = np.isin(cats, include) if include else np.ones(len(cats), dtype=bool)
+        if exclude:
+            mask &= ~np.isin(cats, exclude)
+        return mask
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted({c for c in self.item_categories if c is not None})
+
     # --------------------------------------------------------------- cold start
     def user_vector_from(self, attributes: Mapping[str, object] | None = None,
                          recent_items: Iterable[str] | None = None) -> tuple[np.ndarray | None, str]:
@@ -202,14 +251,37 @@ class Recommender:
         vec[-1] = 1.0  # the item-bias column is counted once
         return vec, SOURCE_FEATURES
 
-    def similar_items(self, item_id: str, k: int = 10) -> pd.DataFrame:
-        """Items whose embeddings point the same way (cosine), without the item itself."""
-        i = self.item_map.to_internal([item_id])[0]
+    def item_vector_from(self, attributes: Mapping[str, object]) -> np.ndarray | None:
+        """Embedding of a product the model has never seen, from its attributes (title, category, price)."""
+        if self.item_encoder is None or not self.item_encoder.size:
+            return None
+        names = self.item_encoder.feature_names_of(attributes)
+        if not names:
+            return None
+        offset = self.item_map.size if self.item_identity else 0
+        cols = [offset + self.item_encoder.vocabulary[n] for n in names]
+        x = normalize_rows(sp.csr_matrix((np.ones(len(cols)), ([0] * len(cols), cols)),
+                                         shape=(1, offset + self.item_encoder.size)))
+        _, emb = self.model.get_item_representations(x)
+        return emb[0].astype(np.float32)
+
+    def similar_items(self, item_id: str | None = None, k: int = 10, *, vector: np.ndarray | None = None) -> pd.DataFrame:
+        """Items whose embeddings point the same way (cosine), without the item itself.
+
+        Pass ``item_id`` for a known item or ``vector`` (from :meth:`item_vector_from`) for a new one.
+        """
         emb = self.item_vectors[:, :-2]
         norms = np.linalg.norm(emb, axis=1)
         norms[norms == 0] = 1.0
-        sims = (emb @ emb[i]) / (norms * norms[i])
-        sims[i] = -np.inf
+        if vector is None:
+            i = self.item_map.to_internal([item_id])[0]
+            vector, own = emb[i], i
+        else:
+            own = None
+        vnorm = float(np.linalg.norm(vector)) or 1.0
+        sims = (emb @ vector) / (norms * vnorm)
+        if own is not None:
+            sims[own] = -np.inf
         idx, vals = top_k(sims[None, :], k)
         return pd.DataFrame({Columns.Item: self.item_map.to_external(idx[0]), Columns.Rank: np.arange(1, idx.shape[1] + 1),
                              Columns.Score: vals[0]})

@@ -18,7 +18,8 @@ import yaml
 from reco_pipeline.settings import ProjectPaths
 
 # Sections of a config file and where each lands in the Dagster run config.
-RESOURCE_SECTIONS = {"data_source": "data_source", "validation": "validation", "mlflow": "mlflow"}
+RESOURCE_SECTIONS = {"data_source": "data_source", "validation": "validation", "mlflow": "mlflow",
+                     "landing": "landing"}
 OP_SECTIONS = {
     "split": "training_split",
     "featurize": "interaction_dataset",
@@ -66,9 +67,33 @@ def build_run_config(settings: Mapping[str, Any], home: Path) -> dict[str, Any]:
         resources["data_source"] = {"config": source}
     home_str = str(home)
     resources["mlflow"] = {"config": {**resources.get("mlflow", {}).get("config", {}), "home": home_str}}
+    resources["landing"] = {"config": {**resources.get("landing", {}).get("config", {}), "home": home_str}}
     resources["io_manager"] = {"config": {"home": home_str}}
     ops = {op: {"config": dict(settings[s])} for s, op in OP_SECTIONS.items() if settings.get(s)}
     return {"resources": resources, "ops": ops}
+
+
+ACTIVE_SETTINGS = "pipeline.yaml"
+
+
+def save_active_settings(paths: ProjectPaths, settings: Mapping[str, Any]) -> Path:
+    """Remember the settings of the last run: scheduled and sensor-triggered retrains reuse them."""
+    data = {k: v for k, v in dict(settings).items() if k != "home"}
+    if data.get("data"):
+        data["data"] = str(Path(data["data"]).expanduser().resolve())
+    target = paths.home / ACTIVE_SETTINGS
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text("# written by `reco run`; retrains started by the schedule or the sensor use it\n"
+                   + yaml.safe_dump(data, sort_keys=True))
+    tmp.replace(target)
+    return target
+
+
+def active_run_config(home: Path) -> dict[str, Any]:
+    """Run config for an automatic retrain: the last `reco run`'s settings, else the defaults."""
+    path = Path(home) / ACTIVE_SETTINGS
+    settings = load_config_file(path) if path.is_file() else {}
+    return build_run_config(settings, Path(home))
 
 
 def prepare_dagster_home(paths: ProjectPaths) -> Path:
@@ -110,6 +135,7 @@ def run_pipeline(settings: Mapping[str, Any], home: str | Path | None = None, in
     from reco_pipeline.definitions import JOB_NAME, build_definitions
 
     paths = ProjectPaths.resolve(home or settings.get("home")).ensure()
+    save_active_settings(paths, settings)
     if instance is None:
         prepare_dagster_home(paths)
         instance = DagsterInstance.get()

@@ -1,7 +1,8 @@
 
 from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
 
-from reco_pipeline.collect.resources import DataSource
+from reco_pipeline.collect.resources import DataSource, LandingZone
+from reco_pipeline.collect.sources import with_landed_events
 from reco_pipeline.schema import Columns
 
 GROUP = "collect"
@@ -16,12 +17,16 @@ GROUP = "collect"
         "raw_items": AssetOut(description="The product catalogue, as read.", kinds={"pandas"}),
     },
 )
-def collect_raw(context: AssetExecutionContext, data_source: DataSource):
-    """Read the configured source once and emit its three tables."""
+def collect_raw(context: AssetExecutionContext, data_source: DataSource, landing: LandingZone):
+    """Read the configured source once (plus events posted to the service) and emit its three tables."""
     raw = data_source.load()
+    landed = landing.area().read() if landing.include_in_training else None
+    if landed is not None and len(landed):
+        raw = with_landed_events(raw, landed)
     ev = raw.interactions
     span = (f"{ev[Columns.Datetime].min()} .. {ev[Columns.Datetime].max()}" if len(ev) else "empty")
-    common = {"source": raw.source, **{f"source_{k}": v for k, v in raw.description.items() if k in ("interactions", "seed")}}
+    common = {"source": raw.source,
+              **{f"source_{k}": v for k, v in raw.description.items() if k in ("interactions", "seed", "landed_events")}}
     yield Output(ev, "raw_interactions", metadata={
         **common,
         "dagster/row_count": len(ev),

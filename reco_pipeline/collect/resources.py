@@ -2,9 +2,11 @@
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from reco_pipeline.collect.landing import LandingArea
 from reco_pipeline.collect.raw import RawData
 from reco_pipeline.collect.sources import load_source
 from reco_pipeline.collect.synthetic import SyntheticParams
+from reco_pipeline.settings import ProjectPaths
 
 
 class DataSource(ConfigurableResource):
@@ -29,3 +31,16 @@ class DataSource(ConfigurableResource):
 
     def load(self) -> RawData:
         return load_source(self.kind, self.path, self.synthetic_params())
+
+
+class LandingZone(ConfigurableResource):
+    """Events posted to the service (`POST /events`) wait here for the next retrain."""
+
+    home: str | None = Field(default=None, description="Project home folder; default $RECO_HOME or ./.reco")
+    include_in_training: bool = Field(default=True, description="Add landed events to the source's interactions")
+    min_new_events: int = Field(default=100, description="Sensor: retrain once this many new events have landed")
+    max_wait_minutes: float = Field(default=60.0, description="Sensor: retrain when the oldest unprocessed event is "
+                                                              "this old, however few there are")
+
+    def area(self) -> LandingArea:
+        return LandingArea(ProjectPaths.resolve(self.home).landing)

@@ -1,0 +1,1 @@
+"""Feedback loop: new events and the calendar trigger retraining without a person."""
