@@ -27,19 +27,21 @@ SOURCE_FEATURES = "features"
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of the ``k`` largest scores per row, best first; ``-inf`` never returned first.
+    """Indices and values of the ``k`` largest scores per row, best first.
 
-    Ties are broken by the lower index so results are deterministic.
+    ``argpartition`` selects the k best in linear time (no negated copy of the matrix: the largest
+    k land at the end), then only those k are sorted, by score and then by the lower index, so
+    equal scores always come out in the same order. ``-inf`` (excluded) items sort last.
     """
     n = scores.shape[1]
     k = min(k, n)
     if k <= 0:
         return np.empty((scores.shape[0], 0), dtype=np.int64), np.empty((scores.shape[0], 0))
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (scores.shape[0], 1))
+    part = np.argpartition(scores, n - k, axis=1)[:, n - k:] if k < n else np.tile(np.arange(n), (scores.shape[0], 1))
     vals = np.take_along_axis(scores, part, axis=1)
     order = np.lexsort((part, -vals), axis=1)
     idx = np.take_along_axis(part, order, axis=1)
-    return idx, np.take_along_axis(scores, idx, axis=1)
+    return idx, np.take_along_axis(vals, order, axis=1)
 
 
 def fold_biases(user_emb: np.ndarray, user_bias: np.ndarray, item_emb: np.ndarray,
@@ -93,26 +95,26 @@ class Recommender:
                    item_titles=dataset.item_titles)
 
     # ------------------------------------------------------------------ scoring
-    def _exclusion_mask(self, rows: np.ndarray, user_ids: Sequence[str], exclude_purchased: bool,
-                        exclude: Mapping[str, Iterable[str]] | None, exclude_items: Iterable[str] | None,
-                        item_mask: np.ndarray | None) -> np.ndarray:
-        mask = np.zeros((len(user_ids), self.item_map.size), dtype=bool)
+    def _exclude(self, scores: np.ndarray, rows: np.ndarray, user_ids: Sequence[str], exclude_purchased: bool,
+                 exclude: Mapping[str, Iterable[str]] | None, exclude_items: Iterable[str] | None,
+                 item_mask: np.ndarray | None) -> None:
+        """Set excluded items to ``-inf`` in place, straight from the sparse purchase rows (no dense mask)."""
         if exclude_purchased:
-            known = rows >= 0
-            if known.any():
-                mask[known] = self.purchased[rows[known]].toarray() > 0
+            known = np.flatnonzero(rows >= 0)
+            if len(known):
+                sub = self.purchased[rows[known]]
+                scores[np.repeat(known, np.diff(sub.indptr)), sub.indices] = -np.inf
         if exclude:
             for r, u in enumerate(user_ids):
                 items = exclude.get(u)
                 if items:
                     idx = self.item_map.to_internal(items, strict=False)
-                    mask[r, idx[idx >= 0]] = True
+                    scores[r, idx[idx >= 0]] = -np.inf
         if exclude_items:
             idx = self.item_map.to_internal(list(exclude_items), strict=False)
-            mask[:, idx[idx >= 0]] = True
+            scores[:, idx[idx >= 0]] = -np.inf
         if item_mask is not None:
-            mask |= ~item_mask[None, :]
-        return mask
+            scores[:, ~item_mask] = -np.inf
 
     def titles_of(self, item_ids: Iterable[str]) -> list[str | None]:
         if self.item_titles is None:
@@ -144,13 +146,15 @@ class Recommender:
         for start in range(0, len(user_ids), batch_size):
             sl = slice(start, start + batch_size)
             r, ids = rows[sl], user_ids[sl]
-            scores = np.empty((len(ids), self.item_map.size), dtype=np.float64)
             known = r >= 0
-            if known.any():
-                scores[known] = self.score_known(r[known])
-            if (~known).any():
+            if known.all():
+                scores = self.score_known(r)
+            else:
+                scores = np.empty((len(ids), self.item_map.size), dtype=np.float32)
+                if known.any():
+                    scores[known] = self.score_known(r[known])
                 scores[~known] = self.popularity[None, :]
-            scores[self._exclusion_mask(r, ids, exclude_purchased, exclude, exclude_items, item_mask)] = -np.inf
+            self._exclude(scores, r, ids, exclude_purchased, exclude, exclude_items, item_mask)
             idx, vals = top_k(scores, k)
             frames.append(self._frame(ids, idx, vals, np.where(known, SOURCE_MODEL, FALLBACK_POPULARITY)))
         if not frames:
@@ -191,8 +195,7 @@ class Recommender:
         elif row >= 0:
             scores, source = self.item_vectors @ self.user_vectors[row], SOURCE_MODEL
         else:
-            scores, source = self.popularity.copy(), FALLBACK_POPULARITY
-        scores = scores.astype(np.float64, copy=False)
+            scores, source = self.popularity.astype(np.float32), FALLBACK_POPULARITY
         if exclude_purchased and row >= 0:
             scores[self.purchased.indices[self.purchased.indptr[row]:self.purchased.indptr[row + 1]]] = -np.inf
         if exclude_items:

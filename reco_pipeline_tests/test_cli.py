@@ -127,3 +127,41 @@ def test_notebook_cells_run_against_the_store(cli_home, monkeypatch):
             exec(compile("".join(cell["source"]), "runs_and_models.ipynb", "exec"), scope)
     assert scope["table"]["decision"].tolist() == ["champion"]
     assert len(scope["batch"]) > 0 and list(scope["versions"]["version"].astype(str)) == ["1"]
+
+
+def test_mlflow_models_serve_answers_for_the_champion(cli_home):
+    """MLflow's own scoring server loads the registered pyfunc by alias and returns recommendations."""
+    import os
+    import socket
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    home, summary = cli_home
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "MLFLOW_TRACKING_URI": summary["outputs"]["mlflow_tracking_uri"],
+           "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.Popen([str(bindir / "mlflow"), "models", "serve", "-m", "models:/reco-lightfm@champion",
+                             "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                time.sleep(0.5)
+        payload = json.dumps({"dataframe_split": {"columns": ["user_id"], "data": [["nobody"]]},
+                              "params": {"k": 3}}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=payload,
+                                     headers={"Content-Type": "application/json"})
+        preds = json.loads(urllib.request.urlopen(req, timeout=30).read())["predictions"]
+        assert [p["rank"] for p in preds] == [1, 2, 3] and preds[0]["source"] == "popularity"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

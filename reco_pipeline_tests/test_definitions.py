@@ -23,3 +23,13 @@ def test_every_asset_has_a_description():
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         assert graph.get(key).description, key
+
+
+def test_sensor_and_schedule_are_registered_and_on_by_default():
+    from dagster import DefaultScheduleStatus, DefaultSensorStatus
+
+    sensor = defs.resolve_sensor_def("landing_events_sensor")
+    schedule = defs.resolve_schedule_def("daily_retrain")
+    assert sensor.job_name == JOB_NAME and schedule.job_name == JOB_NAME
+    assert sensor.default_status == DefaultSensorStatus.RUNNING
+    assert schedule.default_status == DefaultScheduleStatus.RUNNING
