@@ -156,6 +156,11 @@ def evaluate_all(
     models.append(_evaluate_lists(f"user_knn_{knn_neighbors}", BASELINE, _lists_from_indices(knn_idx, dataset),
                                   holdout, k, curve_ks, n_items))
     if champion is not None:
+        # A champion trained on another catalogue (the user switched data sources) cannot be compared
+        # meaningfully; say so next to its numbers rather than silently scoring it near zero.
+        overlap = float(np.isin(dataset.item_map.external_ids, champion.item_map.external_ids).mean())
+        note = "" if overlap >= 0.5 else (f"champion knows only {overlap:.0%} of this catalogue "
+                                          "(trained on other data?); its metrics are not comparable")
         models.append(_evaluate_lists(champion_name, CHAMPION, rank_with_recommender(champion, holdout, dataset, depth),
-                                      holdout, k, curve_ks, n_items))
+                                      holdout, k, curve_ks, n_items, note=note))
     return EvaluationReport(holdout.protocol, k, holdout.n_users, holdout.n_relevant, n_items, models)

@@ -1,4 +1,5 @@
 
+import dataclasses
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,8 @@ def registered_model(context: AssetExecutionContext, config: PublishConfig, mlfl
     champion_version = champion.name.removeprefix("champion_v") if champion else None
     decision = decide_promotion(key, evaluation.candidate.metrics[key],
                                 champion.metrics[key] if champion else None, champion_version, config.min_improvement)
+    if champion is not None and champion.note:
+        decision = dataclasses.replace(decision, reason=f"{decision.reason}; note: {champion.note}")
 
     run_id = start_run(store, run_name=f"dagster-{context.run_id[:8]}", tags={
         "dagster.run_id": context.run_id, "reco.data_fingerprint": fingerprint, "reco.source": data_source.kind,

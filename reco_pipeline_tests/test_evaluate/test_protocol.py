@@ -48,3 +48,17 @@ def test_knn_never_recommends_excluded_items(tiny_dataset):
     idx = rank_rows(knn.scores(rows), excl, 10)
     for r, row in zip(rows, idx):
         assert not set(row[row >= 0]) & set(tiny_dataset.purchased[r].indices)
+
+
+def test_a_champion_from_another_catalogue_is_flagged(tiny_dataset, tiny_split, tiny_trained):
+    import copy
+
+    from reco_pipeline.featurize.idmap import IdMap
+
+    h = discovery_holdout(tiny_dataset, tiny_split.holdout, ["purchase"])
+    stranger = copy.copy(tiny_trained.recommender)
+    stranger.item_map = IdMap.from_values([f"other-{i}" for i in range(stranger.item_map.size)])
+    report = evaluate_all(tiny_trained.recommender, tiny_dataset, h, curve_ks=(10,), champion=stranger)
+    assert "not comparable" in report.champion.note
+    same = evaluate_all(tiny_trained.recommender, tiny_dataset, h, curve_ks=(10,), champion=tiny_trained.recommender)
+    assert same.champion.note == ""
