@@ -95,6 +95,8 @@ def _summary(outcome, source: str, data: str | None, seconds: float) -> dict[str
             "baselines": {b.name: b.metrics for b in ev.models if b.role == "baseline"},
             "champion": ev.champion.metrics if ev.champion else None,
         }
+        summary["other_protocols"] = {
+            name: {"users": o.n_users, "models": {m.name: m.metrics for m in o.models}} for name, o in ev.others.items()}
     if outcome.published is not None:
         p = outcome.published
         summary["decision"] = {"promoted": p.decision.promote, "alias": p.decision.alias, "reason": p.decision.reason,
@@ -136,6 +138,11 @@ def _format_summary(s: dict[str, Any]) -> str:
             rows.append((f"champion v{s['decision']['champion_version']}", mets["champion"]))
         for name, vals in rows:
             lines.append(f"{name:<22}" + "".join(f"{vals.get(c, float('nan')):>14.4f}" for c in cols))
+        for proto, other in s.get("other_protocols", {}).items():
+            best = max(other["models"].items(), key=lambda kv: kv[1].get(f"ndcg@{k}", 0))
+            lines.append(f"{proto} protocol ({other['users']} users): NDCG@{k} "
+                         + ", ".join(f"{n} {v.get(f'ndcg@{k}', float('nan')):.4f}" for n, v in other["models"].items())
+                         + f"  (best: {best[0]})")
     if "decision" in s:
         d, mdl = s["decision"], s["model"]
         verdict = "PROMOTED to champion" if d["promoted"] else "kept as challenger"

@@ -81,6 +81,7 @@ class Recommender:
     item_categories: np.ndarray
     info: dict = field(default_factory=dict)
     item_titles: np.ndarray | None = None
+    purchase_counts: sp.csr_matrix | None = None
 
     @classmethod
     def from_model(cls, model, dataset, info: Mapping | None = None) -> "Recommender":
@@ -92,7 +93,8 @@ class Recommender:
                    user_identity=dataset.user_identity, item_identity=dataset.item_identity,
                    purchased=dataset.purchased.tocsr(), popularity=np.asarray(dataset.item_popularity, float),
                    item_categories=dataset.item_categories, info=dict(info or {}),
-                   item_titles=dataset.item_titles)
+                   item_titles=dataset.item_titles,
+                   purchase_counts=dataset.purchase_counts.tocsr() if dataset.purchase_counts is not None else None)
 
     # ------------------------------------------------------------------ scoring
     def _exclude(self, scores: np.ndarray, rows: np.ndarray, user_ids: Sequence[str], exclude_purchased: bool,
@@ -116,6 +118,21 @@ class Recommender:
         if item_mask is not None:
             scores[:, ~item_mask] = -np.inf
 
+    def _blend_repeats(self, scores: np.ndarray, rows: np.ndarray, weight: float) -> np.ndarray:
+        """Buy-again mode: per-user standardised model score + ``weight * log1p(times bought)``.
+
+        Standardising puts the model's arbitrary score scale on a footing with the purchase counts.
+        """
+        counts = self.purchase_counts if self.purchase_counts is not None else self.purchased
+        mean = scores.mean(axis=1, keepdims=True)
+        std = scores.std(axis=1, keepdims=True)
+        std[std == 0] = 1.0
+        out = (scores - mean) / std
+        known = np.flatnonzero(rows >= 0)
+        if len(known):
+            out[known] += weight * np.log1p(counts[rows[known]].toarray())
+        return out.astype(np.float32)
+
     def titles_of(self, item_ids: Iterable[str]) -> list[str | None]:
         if self.item_titles is None:
             return [None for _ in item_ids]
@@ -134,6 +151,7 @@ class Recommender:
         exclude: Mapping[str, Iterable[str]] | None = None,
         exclude_items: Iterable[str] | None = None,
         item_mask: np.ndarray | None = None,
+        repeat_weight: float = 0.0,
         batch_size: int = 2048,
     ) -> pd.DataFrame:
         """Top-``k`` items per user, in external ids; unknown users get the popularity fallback.
@@ -154,6 +172,8 @@ class Recommender:
                 if known.any():
                     scores[known] = self.score_known(r[known])
                 scores[~known] = self.popularity[None, :]
+            if repeat_weight:
+                scores = self._blend_repeats(scores, r, repeat_weight)
             self._exclude(scores, r, ids, exclude_purchased, exclude, exclude_items, item_mask)
             idx, vals = top_k(scores, k)
             frames.append(self._frame(ids, idx, vals, np.where(known, SOURCE_MODEL, FALLBACK_POPULARITY)))

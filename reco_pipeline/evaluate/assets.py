@@ -2,7 +2,7 @@
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, Config, MetadataValue, Output, asset, asset_check
 from pydantic import Field
 
-from reco_pipeline.evaluate.protocol import EvaluationReport, discovery_holdout, evaluate_all
+from reco_pipeline.evaluate.protocol import BUY_AGAIN, DISCOVERY, EvaluationReport, build_holdout, evaluate_all
 from reco_pipeline.featurize.dataset import InteractionDataset
 from reco_pipeline.featurize.split import TemporalSplit
 from reco_pipeline.publish.registry import load_alias
@@ -16,6 +16,12 @@ class EvaluateConfig(Config):
     k: int = Field(default=10, description="Cut-off of the reported metrics (precision@k, recall@k, NDCG@k, MAP@k, coverage@k)")
     curve_ks: list[int] = Field(default_factory=lambda: [1, 3, 5, 10, 20, 50], description="k values for the metric@k curves")
     knn_neighbors: int = Field(default=50, description="Neighbours of the user-cosine kNN baseline")
+    ease_l2: float = Field(default=300.0, description="L2 of the EASE baseline; 0 leaves EASE out (its cost grows "
+                                                      "with the square of the catalogue)")
+    buy_again: bool = Field(default=True, description="Also evaluate the buy-again protocol (repeats count), with "
+                                                      "the repeat-buy baseline and the model's buy-again blend")
+    repeat_weight: float = Field(default=1.0, description="Buy-again blend: weight of log(1 + times bought) added "
+                                                          "to the standardised model score")
     compare_with_champion: bool = Field(default=True, description="Also score the registered champion on this holdout")
 
 
@@ -24,7 +30,8 @@ class EvaluateConfig(Config):
 def evaluation(context: AssetExecutionContext, config: EvaluateConfig, mlflow: MlflowResource,
                lightfm_model: TrainResult, interaction_dataset: InteractionDataset,
                training_split: TemporalSplit) -> Output[EvaluationReport]:
-    holdout = discovery_holdout(interaction_dataset, training_split.holdout, interaction_dataset.positive_event_types)
+    positives = interaction_dataset.positive_event_types
+    holdout = build_holdout(interaction_dataset, training_split.holdout, positives, DISCOVERY)
     champion, champion_name = None, "champion"
     if config.compare_with_champion:
         loaded = load_alias(mlflow.store())
@@ -32,11 +39,18 @@ def evaluation(context: AssetExecutionContext, config: EvaluateConfig, mlflow: M
             champion, mv = loaded
             champion_name = f"champion_v{mv.version}"
             context.log.info(f"comparing with {mlflow.store().model_uri()} (version {mv.version})")
-    report = evaluate_all(lightfm_model.recommender, interaction_dataset, holdout, k=config.k,
-                          curve_ks=config.curve_ks, knn_neighbors=config.knn_neighbors,
-                          champion=champion, champion_name=champion_name)
+    common = dict(k=config.k, curve_ks=config.curve_ks, knn_neighbors=config.knn_neighbors,
+                  ease_l2=config.ease_l2 or None, repeat_weight=config.repeat_weight,
+                  champion=champion, champion_name=champion_name)
+    report = evaluate_all(lightfm_model.recommender, interaction_dataset, holdout, **common)
+    if config.buy_again:
+        again = build_holdout(interaction_dataset, training_split.holdout, positives, BUY_AGAIN)
+        if again.n_users:
+            report.others[BUY_AGAIN] = evaluate_all(lightfm_model.recommender, interaction_dataset, again, **common)
     meta = {"protocol": report.protocol, "eval_users": report.n_users, "relevant_items": report.n_relevant,
             "metrics": MetadataValue.md(report.to_markdown())}
+    for name, other in report.others.items():
+        meta[f"metrics_{name}"] = MetadataValue.md(other.to_markdown())
     for m in report.models:
         meta[f"{m.name}_ndcg@{config.k}"] = round(m.metrics[f"ndcg@{config.k}"], 5)
     return Output(report, metadata=meta)

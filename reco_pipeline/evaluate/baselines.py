@@ -16,6 +16,40 @@ def popularity_scores(dataset: InteractionDataset, n_users: int) -> np.ndarray:
     return np.broadcast_to(dataset.item_popularity.astype(float), (n_users, dataset.shape[1]))
 
 
+def recent_popularity_scores(dataset: InteractionDataset, n_users: int) -> np.ndarray:
+    """Popularity over the last weeks before the cutoff only: what is selling now, not all year."""
+    pop = dataset.recent_popularity if dataset.recent_popularity is not None else dataset.item_popularity
+    # Ties (items nobody bought recently) fall back to all-time popularity, scaled below one buyer.
+    tiebreak = dataset.item_popularity / (dataset.item_popularity.max() + 1.0)
+    return np.broadcast_to(pop + tiebreak, (n_users, dataset.shape[1]))
+
+
+def repeat_buy_scores(dataset: InteractionDataset, rows: np.ndarray) -> np.ndarray:
+    """The user's own purchase counts (ties broken by popularity): the buy-again reference."""
+    counts = dataset.purchase_counts if dataset.purchase_counts is not None else dataset.purchased
+    tiebreak = dataset.item_popularity / (dataset.item_popularity.max() + 1.0)
+    return counts[rows].toarray().astype(np.float64) + tiebreak[None, :]
+
+
+class EASE:
+    """Embarrassingly Shallow Autoencoder (Steck, 2019): a closed-form item-item model.
+
+    ``B = I - P / diag(P)`` with ``P = (X^T X + lambda I)^-1`` and a zero diagonal; a user's scores
+    are their binary interaction row times ``B``. Strong on retail baskets, cheap up to ~20k items.
+    """
+
+    def __init__(self, dataset: InteractionDataset, l2: float = 300.0):
+        self.x = (dataset.interactions.tocsr() > 0).astype(np.float64)
+        gram = np.asarray((self.x.T @ self.x).todense())
+        gram[np.diag_indices_from(gram)] += l2
+        p = np.linalg.inv(gram)
+        self.b = -p / np.diag(p)[None, :]
+        self.b[np.diag_indices_from(self.b)] = 0.0
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self.x[rows] @ self.b)
+
+
 class UserKNN:
     """User-based cosine nearest neighbours (scikit-learn ``NearestNeighbors``, brute force).
 

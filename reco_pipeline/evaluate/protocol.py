@@ -1,9 +1,13 @@
 """The evaluation protocol: who is evaluated, on what truth, and how every model is ranked.
 
-"Discovery" (the default): for users known before the cutoff, the truth is what they bought in
-the holdout window minus what they had already bought before it; those earlier purchases are
-also removed from every model's ranking. Only items the model could know (seen before the cutoff)
-count, so every model competes for the same truth.
+"Discovery" (the default, and what the promotion gate compares): for users known before the
+cutoff, the truth is what they bought in the holdout window minus what they had already bought
+before it; those earlier purchases are also removed from every model's ranking.
+
+"Buy-again": the truth is everything they bought in the window, repeats included, and nothing is
+removed from the rankings. Retail customers re-order; this protocol measures how well that is served.
+
+In both, only items seen before the cutoff count, so every model competes for the same truth.
 """
 
 from __future__ import annotations
@@ -14,13 +18,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from reco_pipeline.evaluate.baselines import UserKNN, popularity_scores, rank_rows
+from reco_pipeline.evaluate.baselines import (
+    EASE,
+    UserKNN,
+    popularity_scores,
+    rank_rows,
+    recent_popularity_scores,
+    repeat_buy_scores,
+)
 from reco_pipeline.evaluate.metrics import METRICS, coverage, per_user_metrics
 from reco_pipeline.featurize.dataset import InteractionDataset
 from reco_pipeline.recommender import Recommender
 from reco_pipeline.schema import Columns
 
 CANDIDATE, BASELINE, CHAMPION = "candidate", "baseline", "champion"
+DISCOVERY, BUY_AGAIN = "discovery", "buy_again"
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,10 @@ class Holdout:
     users: np.ndarray  # external ids of evaluated users
     rows: np.ndarray  # their rows in the dataset
     relevant: list[set[str]]
+
+    @property
+    def exclude_purchased(self) -> bool:
+        return self.protocol == DISCOVERY
 
     @property
     def n_users(self) -> int:
@@ -57,6 +73,7 @@ class EvaluationReport:
     n_relevant: int
     catalogue_size: int
     models: list[ModelEvaluation]
+    others: dict[str, "EvaluationReport"] = field(default_factory=dict)  # secondary protocols
 
     def get(self, name: str) -> ModelEvaluation | None:
         return next((m for m in self.models if m.name == name), None)
@@ -82,20 +99,28 @@ class EvaluationReport:
         return "\n".join(lines)
 
 
-def discovery_holdout(dataset: InteractionDataset, holdout_events: pd.DataFrame,
-                      positive_event_types: Sequence[str]) -> Holdout:
+def build_holdout(dataset: InteractionDataset, holdout_events: pd.DataFrame, positive_event_types: Sequence[str],
+                  protocol: str = DISCOVERY) -> Holdout:
+    if protocol not in (DISCOVERY, BUY_AGAIN):
+        raise ValueError(f"unknown protocol '{protocol}'; use '{DISCOVERY}' or '{BUY_AGAIN}'")
     pos = holdout_events[holdout_events[Columns.EventType].isin(list(positive_event_types))]
     pos = pos[pos[Columns.User].isin(dataset.user_map.external_ids) & pos[Columns.Item].isin(dataset.item_map.external_ids)]
     users, relevant, rows = [], [], []
     for user, items in pos.groupby(Columns.User, sort=True)[Columns.Item]:
         row = dataset.user_map.to_internal([user])[0]
-        bought = set(dataset.item_map.to_external(dataset.purchased[row].indices))
-        truth = set(items) - bought
+        truth = set(items)
+        if protocol == DISCOVERY:
+            truth -= set(dataset.item_map.to_external(dataset.purchased[row].indices))
         if truth:
             users.append(user)
             rows.append(row)
             relevant.append(truth)
-    return Holdout("discovery", np.array(users, dtype=object), np.array(rows, dtype=np.int64), relevant)
+    return Holdout(protocol, np.array(users, dtype=object), np.array(rows, dtype=np.int64), relevant)
+
+
+def discovery_holdout(dataset: InteractionDataset, holdout_events: pd.DataFrame,
+                      positive_event_types: Sequence[str]) -> Holdout:
+    return build_holdout(dataset, holdout_events, positive_event_types, DISCOVERY)
 
 
 def _evaluate_lists(name: str, role: str, ranked: list[list[str]], holdout: Holdout, k: int,
@@ -121,12 +146,15 @@ def _lists_from_frame(recs: pd.DataFrame, users: np.ndarray) -> list[list[str]]:
     return [grouped.get(u, []) for u in users]
 
 
-def rank_with_recommender(rec: Recommender, holdout: Holdout, dataset: InteractionDataset, depth: int) -> list[list[str]]:
+def rank_with_recommender(rec: Recommender, holdout: Holdout, dataset: InteractionDataset, depth: int,
+                          repeat_weight: float = 0.0) -> list[list[str]]:
     """Rank with any Recommender (the candidate or a champion trained on other data) under this protocol."""
-    exclude = {u: set(dataset.item_map.to_external(dataset.purchased[r].indices)) for u, r in zip(holdout.users, holdout.rows)}
+    exclude = ({u: set(dataset.item_map.to_external(dataset.purchased[r].indices))
+                for u, r in zip(holdout.users, holdout.rows)} if holdout.exclude_purchased else None)
     # Restrict to items of this dataset so every model competes for the same catalogue.
     mask = np.isin(rec.item_map.external_ids, dataset.item_map.external_ids)
-    recs = rec.recommend(list(holdout.users), depth, exclude_purchased=False, exclude=exclude, item_mask=mask)
+    recs = rec.recommend(list(holdout.users), depth, exclude_purchased=False, exclude=exclude, item_mask=mask,
+                         repeat_weight=repeat_weight)
     return _lists_from_frame(recs, holdout.users)
 
 
@@ -138,29 +166,44 @@ def evaluate_all(
     k: int = 10,
     curve_ks: Sequence[int] = (1, 3, 5, 10, 20, 50),
     knn_neighbors: int = 50,
+    ease_l2: float | None = 300.0,
+    repeat_weight: float = 1.0,
     champion: Recommender | None = None,
     champion_name: str = "champion",
 ) -> EvaluationReport:
+    """Every model on the same users and truth. Baselines: popularity, recent popularity, user-kNN,
+    EASE (when ``ease_l2`` is set) and, for buy-again, repeat-buy; the candidate also runs in its
+    buy-again blend (``repeat_weight``)."""
     if holdout.n_users == 0:
-        raise ValueError("evaluation: no user known before the cutoff bought a new item in the holdout window; "
-                         "lengthen holdout_days or supply more data")
+        raise ValueError(f"evaluation ({holdout.protocol}): no user known before the cutoff bought an item in the "
+                         "holdout window; lengthen holdout_days or supply more data")
     depth = max(max(curve_ks), k)
     n_items = dataset.shape[1]
-    exclude = dataset.purchased[holdout.rows]
-    models = [_evaluate_lists("lightfm_hybrid", CANDIDATE, rank_with_recommender(candidate, holdout, dataset, depth),
-                              holdout, k, curve_ks, n_items)]
-    pop = rank_rows(popularity_scores(dataset, holdout.n_users), exclude, depth)
-    models.append(_evaluate_lists("popularity", BASELINE, _lists_from_indices(pop, dataset), holdout, k, curve_ks, n_items))
-    knn = UserKNN(dataset, knn_neighbors)
-    knn_idx = rank_rows(knn.scores(holdout.rows), exclude, depth)
-    models.append(_evaluate_lists(f"user_knn_{knn_neighbors}", BASELINE, _lists_from_indices(knn_idx, dataset),
-                                  holdout, k, curve_ks, n_items))
+    exclude = dataset.purchased[holdout.rows] if holdout.exclude_purchased else None
+
+    def add(name, role, ranked, note=""):
+        models.append(_evaluate_lists(name, role, ranked, holdout, k, curve_ks, n_items, note=note))
+
+    def add_scores(name, scores):
+        add(name, BASELINE, _lists_from_indices(rank_rows(scores, exclude, depth), dataset))
+
+    models: list[ModelEvaluation] = []
+    add("lightfm_hybrid", CANDIDATE, rank_with_recommender(candidate, holdout, dataset, depth))
+    if holdout.protocol == BUY_AGAIN and repeat_weight:
+        add("lightfm_buy_again_blend", BASELINE, rank_with_recommender(candidate, holdout, dataset, depth, repeat_weight),
+            note=f"candidate blended with repeat-purchase propensity (weight {repeat_weight})")
+    add_scores("popularity", popularity_scores(dataset, holdout.n_users))
+    add_scores("recent_popularity", recent_popularity_scores(dataset, holdout.n_users))
+    if holdout.protocol == BUY_AGAIN:
+        add_scores("repeat_buy", repeat_buy_scores(dataset, holdout.rows))
+    add_scores(f"user_knn_{knn_neighbors}", UserKNN(dataset, knn_neighbors).scores(holdout.rows))
+    if ease_l2:
+        add_scores("ease", EASE(dataset, ease_l2).scores(holdout.rows))
     if champion is not None:
         # A champion trained on another catalogue (the user switched data sources) cannot be compared
         # meaningfully; say so next to its numbers rather than silently scoring it near zero.
         overlap = float(np.isin(dataset.item_map.external_ids, champion.item_map.external_ids).mean())
         note = "" if overlap >= 0.5 else (f"champion knows only {overlap:.0%} of this catalogue "
                                           "(trained on other data?); its metrics are not comparable")
-        models.append(_evaluate_lists(champion_name, CHAMPION, rank_with_recommender(champion, holdout, dataset, depth),
-                                      holdout, k, curve_ks, n_items, note=note))
+        add(champion_name, CHAMPION, rank_with_recommender(champion, holdout, dataset, depth), note=note)
     return EvaluationReport(holdout.protocol, k, holdout.n_users, holdout.n_relevant, n_items, models)

@@ -21,6 +21,8 @@ def flat_metrics(report: EvaluationReport) -> dict[str, float]:
             out[prefix + metric_key(key)] = value
     out["eval_users"] = float(report.n_users)
     out["eval_relevant_items"] = float(report.n_relevant)
+    for name, other in report.others.items():
+        out.update({f"{name}_{k}": v for k, v in flat_metrics(other).items()})
     return out
 
 

@@ -28,6 +28,7 @@ class FeaturizeSettings:
     identity_features: bool = True
     min_df: int = 2
     max_text_features: int = 3000
+    recent_days: float = 28.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class InteractionDataset:
     item_categories: np.ndarray  # category per item (None where unknown), for filters
     positive_event_types: tuple[str, ...] = ("purchase",)
     item_titles: np.ndarray | None = None  # for people reading recommendations
+    purchase_counts: sp.csr_matrix | None = None  # how many times each user bought each item (buy-again)
+    recent_popularity: np.ndarray | None = None  # distinct buyers in the last `recent_days` before the cutoff
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -113,8 +116,13 @@ def build_dataset(split: TemporalSplit, users: pd.DataFrame, items: pd.DataFrame
     pu = user_map.to_internal(positives[Columns.User], strict=False)
     pi = item_map.to_internal(positives[Columns.Item], strict=False)
     ok = (pu >= 0) & (pi >= 0)
-    purchased = sp.csr_matrix((np.ones(ok.sum(), np.float32), (pu[ok], pi[ok])), shape=shape)
-    purchased.data[:] = 1.0  # duplicates were summed by the constructor
+    counts = sp.csr_matrix((np.ones(ok.sum(), np.float32), (pu[ok], pi[ok])), shape=shape)  # duplicates summed
+    purchased = counts.copy()
+    purchased.data[:] = 1.0
+    recent = positives[Columns.Datetime].to_numpy() >= np.datetime64(split.cutoff - pd.Timedelta(days=settings.recent_days))
+    rok = ok & recent
+    recent_pop = np.asarray((sp.csr_matrix((np.ones(rok.sum(), np.float32), (pu[rok], pi[rok])), shape=shape) > 0)
+                            .sum(axis=0)).ravel().astype(np.float64)
     popularity = np.asarray((purchased > 0).sum(axis=0)).ravel().astype(np.float64)
     if popularity.sum() == 0:  # no purchases at all (e.g. a view-only feed): fall back to strength
         popularity = np.asarray(weights.tocsr().sum(axis=0)).ravel().astype(np.float64)
@@ -128,6 +136,7 @@ def build_dataset(split: TemporalSplit, users: pd.DataFrame, items: pd.DataFrame
         item_encoder=item_encoder, user_identity=user_identity, item_identity=item_identity, purchased=purchased,
         item_popularity=popularity, cutoff=split.cutoff, item_categories=categories,
         positive_event_types=tuple(settings.positive_event_types), item_titles=titles,
+        purchase_counts=counts, recent_popularity=recent_pop,
     )
 
 

@@ -15,7 +15,7 @@ from reco_pipeline.featurize.dataset import InteractionDataset
 from reco_pipeline.featurize.split import TemporalSplit
 from reco_pipeline.publish.batch import batch_recommendations as make_batch
 from reco_pipeline.publish.batch import write_parquet_atomically
-from reco_pipeline.publish.promotion import PromotionDecision, decide_promotion
+from reco_pipeline.publish.promotion import Guardrail, PromotionDecision, decide_promotion, paired_bootstrap
 from reco_pipeline.publish.registry import apply_decision, load_alias, log_and_register
 from reco_pipeline.publish.resources import MlflowResource
 from reco_pipeline.publish.tracking import finish_run, log_file, log_input_dataset, log_params_metrics, log_text, start_run
@@ -29,6 +29,12 @@ class PublishConfig(Config):
     primary_metric: str = Field(default="ndcg", description="Metric the promotion gate compares: precision, recall, "
                                                            "ndcg or map (at the evaluation's k)")
     min_improvement: float = Field(default=0.0, description="The candidate must beat the champion by more than this")
+    bootstrap_resamples: int = Field(default=1000, description="Paired bootstrap resamples over users; the win must "
+                                                               "be significant. 0 turns the test off")
+    confidence: float = Field(default=0.95, description="Confidence of the bootstrap interval")
+    bootstrap_seed: int = Field(default=0, description="Seed of the bootstrap (same data, same decision)")
+    coverage_margin: float = Field(default=0.05, description="Guardrail: catalogue coverage@k may be at most this much "
+                                                             "lower than the champion's")
 
 
 class BatchConfig(Config):
@@ -61,8 +67,18 @@ def registered_model(context: AssetExecutionContext, config: PublishConfig, mlfl
                          "choose precision, recall, ndcg or map")
     champion = evaluation.champion
     champion_version = champion.name.removeprefix("champion_v") if champion else None
+    interval, guardrails = None, []
+    if champion is not None:
+        if config.bootstrap_resamples > 0:
+            interval = paired_bootstrap(evaluation.candidate.per_user[config.primary_metric].to_numpy(),
+                                        champion.per_user[config.primary_metric].to_numpy(),
+                                        config.bootstrap_resamples, config.confidence, config.bootstrap_seed)
+        cov = f"coverage@{evaluation.k}"
+        guardrails.append(Guardrail(cov.replace("@", "_at_"), evaluation.candidate.metrics[cov],
+                                    champion.metrics[cov], config.coverage_margin))
     decision = decide_promotion(key, evaluation.candidate.metrics[key],
-                                champion.metrics[key] if champion else None, champion_version, config.min_improvement)
+                                champion.metrics[key] if champion else None, champion_version, config.min_improvement,
+                                interval, guardrails)
     if champion is not None and champion.note:
         decision = dataclasses.replace(decision, reason=f"{decision.reason}; note: {champion.note}")
 

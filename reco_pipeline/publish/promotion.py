@@ -1,10 +1,67 @@
-"""The promotion gate: a new model takes the ``champion`` alias only when it is measurably better."""
+"""The promotion gate: a new model takes the ``champion`` alias only when it is measurably better.
+
+"Measurably" means three things, all on the same holdout users, which neither model trained on:
+
+1. its primary metric is higher than the champion's by more than ``min_improvement``;
+2. a paired bootstrap over users (seeded) gives a confidence interval for the difference that lies
+   entirely above zero, so the win is not noise;
+3. guardrails hold: e.g. catalogue coverage is not worse than the champion's by more than a margin.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
 
 from reco_pipeline.settings import CHALLENGER_ALIAS, CHAMPION_ALIAS
+
+
+@dataclass(frozen=True)
+class BootstrapInterval:
+    mean_difference: float
+    low: float
+    high: float
+    confidence: float
+    resamples: int
+    users: int
+
+    @property
+    def excludes_zero_above(self) -> bool:
+        return self.low > 0
+
+
+def paired_bootstrap(candidate: np.ndarray, champion: np.ndarray, resamples: int = 1000, confidence: float = 0.95,
+                     seed: int = 0) -> BootstrapInterval:
+    """Percentile interval of the mean per-user difference ``candidate - champion``.
+
+    Users are resampled with replacement, pairs kept together (both models answered the same user).
+    """
+    candidate, champion = np.asarray(candidate, float), np.asarray(champion, float)
+    if candidate.shape != champion.shape or candidate.ndim != 1 or len(candidate) == 0:
+        raise ValueError("paired_bootstrap needs two equally long, non-empty per-user arrays")
+    diff = candidate - champion
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples)
+    for start in range(0, resamples, 200):  # bounded memory for large user sets
+        n = min(200, resamples - start)
+        means[start:start + n] = diff[rng.integers(0, len(diff), size=(n, len(diff)))].mean(axis=1)
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    return BootstrapInterval(float(diff.mean()), float(low), float(high), confidence, resamples, len(diff))
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    name: str
+    candidate: float
+    champion: float
+    margin: float
+
+    @property
+    def passed(self) -> bool:
+        return self.candidate >= self.champion - self.margin
 
 
 @dataclass(frozen=True)
@@ -17,28 +74,48 @@ class PromotionDecision:
     champion_version: str | None
     min_improvement: float
     reason: str
+    interval: BootstrapInterval | None = None
+    guardrails: tuple[Guardrail, ...] = field(default_factory=tuple)
 
     def as_tags(self) -> dict[str, str]:
-        return {f"reco.decision.{k}": "" if v is None else str(v) for k, v in asdict(self).items()}
+        tags = {f"reco.decision.{k}": "" if v is None else str(v) for k, v in asdict(self).items()
+                if k not in ("interval", "guardrails")}
+        if self.interval is not None:
+            i = self.interval
+            tags["reco.decision.ci_low"] = f"{i.low:.6f}"
+            tags["reco.decision.ci_high"] = f"{i.high:.6f}"
+            tags["reco.decision.ci_confidence"] = str(i.confidence)
+            tags["reco.decision.ci_resamples"] = str(i.resamples)
+        for g in self.guardrails:
+            tags[f"reco.decision.guardrail.{g.name}"] = (f"{'pass' if g.passed else 'FAIL'}: candidate {g.candidate:.5f} "
+                                                         f"vs champion {g.champion:.5f} (margin {g.margin})")
+        return tags
 
 
 def decide_promotion(metric: str, candidate_value: float, champion_value: float | None,
-                     champion_version: str | None = None, min_improvement: float = 0.0) -> PromotionDecision:
-    """First model -> champion; strictly better by more than ``min_improvement`` -> champion;
-    equal or worse -> challenger (the champion keeps its alias).
+                     champion_version: str | None = None, min_improvement: float = 0.0,
+                     interval: BootstrapInterval | None = None,
+                     guardrails: Sequence[Guardrail] = ()) -> PromotionDecision:
+    """First model -> champion. Otherwise champion only if better by more than ``min_improvement``,
+    with a bootstrap interval above zero (when given) and every guardrail holding; else challenger."""
+    guardrails = tuple(guardrails)
 
-    Both values must come from the same holdout, which neither model trained on.
-    """
+    def decision(promote: bool, reason: str) -> PromotionDecision:
+        return PromotionDecision(promote, CHAMPION_ALIAS if promote else CHALLENGER_ALIAS, metric, candidate_value,
+                                 champion_value, champion_version, min_improvement, reason, interval, guardrails)
+
     if champion_value is None:
-        return PromotionDecision(True, CHAMPION_ALIAS, metric, candidate_value, None, None, min_improvement,
-                                 "no champion yet: the first model becomes champion")
+        return decision(True, "no champion yet: the first model becomes champion")
     delta = candidate_value - champion_value
-    if delta > min_improvement:
-        return PromotionDecision(True, CHAMPION_ALIAS, metric, candidate_value, champion_value, champion_version,
-                                 min_improvement,
-                                 f"{metric} {candidate_value:.5f} beats champion v{champion_version} "
-                                 f"{champion_value:.5f} by {delta:+.5f} (> {min_improvement})")
-    return PromotionDecision(False, CHALLENGER_ALIAS, metric, candidate_value, champion_value, champion_version,
-                             min_improvement,
-                             f"{metric} {candidate_value:.5f} does not beat champion v{champion_version} "
-                             f"{champion_value:.5f} (delta {delta:+.5f}, needs > {min_improvement})")
+    head = f"{metric} {candidate_value:.5f} vs champion v{champion_version} {champion_value:.5f} (delta {delta:+.5f})"
+    if delta <= min_improvement:
+        return decision(False, f"{head}: not better by more than {min_improvement}")
+    if interval is not None and not interval.excludes_zero_above:
+        return decision(False, f"{head}: not significant, {interval.confidence:.0%} bootstrap interval "
+                               f"[{interval.low:+.5f}, {interval.high:+.5f}] includes zero")
+    failed = [g for g in guardrails if not g.passed]
+    if failed:
+        return decision(False, f"{head}: guardrail failed: " + ", ".join(
+            f"{g.name} {g.candidate:.4f} < champion {g.champion:.4f} - {g.margin}" for g in failed))
+    ci = (f", {interval.confidence:.0%} interval [{interval.low:+.5f}, {interval.high:+.5f}]" if interval else "")
+    return decision(True, f"{head}: better{ci}" + (", guardrails hold" if guardrails else ""))
