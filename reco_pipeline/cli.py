@@ -37,6 +37,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings["data"] = args.data
     if args.threads:
         settings.setdefault("train", {})["num_threads"] = args.threads
+    if args.trials is not None:
+        settings.setdefault("search", {})["n_trials"] = args.trials
     source = settings.get("source") or settings.get("data_source", {}).get("kind", "synthetic")
     if source not in SOURCES:
         raise UserError(f"unknown source '{source}'; choose one of {', '.join(SOURCES)}")
@@ -291,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", help="file (online_retail) or folder (files) to read")
     r.add_argument("--config", help="YAML file with settings (see README, Configuration)")
     r.add_argument("--threads", type=int, help="LightFM training threads (>1 is faster, not bit-reproducible)")
+    r.add_argument("--trials", type=int, help="hyper-parameter search budget (default 6; 0 turns the search off)")
     r.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
     r.add_argument("--verbose", action="store_true", help="show Dagster's step log on stderr")
     common(r)

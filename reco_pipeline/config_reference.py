@@ -10,7 +10,7 @@ from reco_pipeline.evaluate.assets import EvaluateConfig
 from reco_pipeline.featurize.assets import FeaturizeConfig, SplitConfig
 from reco_pipeline.publish.assets import BatchConfig, PublishConfig
 from reco_pipeline.publish.resources import MlflowResource
-from reco_pipeline.train.assets import TrainConfig
+from reco_pipeline.train.assets import SearchConfig, TrainConfig
 from reco_pipeline.validate.resources import ValidationRules
 
 SECTIONS = [
@@ -20,6 +20,7 @@ SECTIONS = [
     ("landing", LandingZone, "resource `landing`"),
     ("split", SplitConfig, "asset `training_split`"),
     ("featurize", FeaturizeConfig, "asset `interaction_dataset`"),
+    ("search", SearchConfig, "asset `hyperparameter_search`"),
     ("train", TrainConfig, "asset `lightfm_model`"),
     ("evaluate", EvaluateConfig, "asset `evaluation`"),
     ("publish", PublishConfig, "asset `registered_model`"),

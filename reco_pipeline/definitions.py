@@ -14,7 +14,7 @@ from reco_pipeline.feedback.automation import build_automation
 from reco_pipeline.io_manager import RecoIOManager
 from reco_pipeline.publish.assets import batch_recommendations, registered_model
 from reco_pipeline.publish.resources import MlflowResource
-from reco_pipeline.train.assets import lightfm_model
+from reco_pipeline.train.assets import hyperparameter_search, lightfm_model
 from reco_pipeline.validate.assets import validate_interactions, validate_items, validate_users
 from reco_pipeline.validate.checks import CHECKS
 from reco_pipeline.validate.resources import ValidationRules
@@ -22,7 +22,7 @@ from reco_pipeline.validate.resources import ValidationRules
 JOB_NAME = "reco_pipeline"
 
 ASSETS = [collect_raw, validate_interactions, validate_users, validate_items, training_split, interaction_dataset,
-          lightfm_model, evaluation, registered_model, batch_recommendations]
+          hyperparameter_search, lightfm_model, evaluation, registered_model, batch_recommendations]
 ASSET_CHECKS = [*CHECKS, candidate_beats_popularity]
 
 reco_job = define_asset_job(JOB_NAME, selection=AssetSelection.all(),

@@ -24,8 +24,6 @@ class RecoIOManager(ConfigurableIOManager):
         return ProjectPaths.resolve(self.home).storage.joinpath(*parts)
 
     def handle_output(self, context: OutputContext, obj) -> None:
-        if obj is None:
-            return
         base = self._base(context)
         base.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(obj, pd.DataFrame):

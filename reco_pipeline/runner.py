@@ -23,6 +23,7 @@ RESOURCE_SECTIONS = {"data_source": "data_source", "validation": "validation", "
 OP_SECTIONS = {
     "split": "training_split",
     "featurize": "interaction_dataset",
+    "search": "hyperparameter_search",
     "train": "lightfm_model",
     "evaluate": "evaluation",
     "publish": "registered_model",

@@ -32,6 +32,7 @@ def tiny_pipeline_settings() -> dict:
                         "synthetic_days": TINY.n_days, "synthetic_sessions_per_user": TINY.sessions_per_user,
                         "seed": TINY.seed},
         "train": {"no_components": TINY_TRAIN.no_components, "epochs": TINY_TRAIN.epochs, "seed": TINY_TRAIN.seed},
+        "search": {"n_trials": 2, "max_epochs": 10, "eval_every": 5, "validation_days": 25},
         "batch": {"k": 10},
     }
 

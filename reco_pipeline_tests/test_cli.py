@@ -97,7 +97,11 @@ def test_online_retail_end_to_end_twice(tmp_path):
     """The issue's acceptance run: real data, JSON summary, identical metrics on a rerun, champion kept."""
     data = online_retail_path()
     home = tmp_path / "home"
-    first = reco("run", "--source", "online_retail", "--data", str(data), "--home", str(home), "--json")
+    # A small search budget keeps the suite within minutes; the search's own tests cover the rest.
+    cfg = tmp_path / "budget.yaml"
+    cfg.write_text("search: {n_trials: 2, max_epochs: 20}\n")
+    first = reco("run", "--source", "online_retail", "--data", str(data), "--home", str(home), "--json",
+                 "--config", str(cfg))
     assert first.returncode == 0, first.stderr[-3000:]
     s1 = last_json(first.stdout)
     assert s1["rows"]["raw"] == 541_909 and s1["rows"]["reconciles"]
@@ -107,7 +111,8 @@ def test_online_retail_end_to_end_twice(tmp_path):
     assert s1["decision"]["promoted"] and s1["metrics"]["candidate"]["ndcg@10"] > \
         s1["metrics"]["baselines"]["popularity"]["ndcg@10"]
 
-    second = reco("run", "--source", "online_retail", "--data", str(data), "--home", str(home), "--json")
+    second = reco("run", "--source", "online_retail", "--data", str(data), "--home", str(home), "--json",
+                  "--config", str(cfg))
     assert second.returncode == 0, second.stderr[-3000:]
     s2 = last_json(second.stdout)
     assert s2["metrics"]["candidate"] == s1["metrics"]["candidate"]

@@ -41,6 +41,10 @@ def test_first_run_materializes_everything_and_becomes_champion(first_run, share
     assert len(run.data.tags["reco.data_fingerprint"]) == 64
     assert "ndcg_at_10" in run.data.metrics and "baseline_popularity_ndcg_at_10" in run.data.metrics
     assert run.inputs.dataset_inputs and run.inputs.dataset_inputs[0].dataset.digest
+    children = store.client().search_runs([store.experiment_id()],
+                                          filter_string=f"tags.`mlflow.parentRunId` = '{pub.run_id}'")
+    assert len(children) == 2 and all("validation_ndcg_at_10" in c.data.metrics for c in children)
+    assert first_run.materializations["lightfm_model"]["tuned_by_search"] is True
     artifacts = {a.path for a in store.client().list_artifacts(pub.run_id, "evaluation")}
     assert {"evaluation/metrics.md", "evaluation/ndcg_at_k.png"} <= artifacts
 

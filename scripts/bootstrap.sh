@@ -21,7 +21,7 @@ if sys.version_info < (3, 11):
              "Set PYTHON=/path/to/python3.11 and run again.")
 PYCHECK
 
-echo "[bootstrap] creating $VENV and installing the locked dependencies (first time: a few minutes)" >&2
+echo "[bootstrap] installing the locked dependencies into $VENV (first time: a few minutes)" >&2
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 # uv installs the ~200 locked packages in seconds; pip would take minutes. It is pinned too.
 "$VENV/bin/python" -m pip install --quiet "uv==0.13.9"

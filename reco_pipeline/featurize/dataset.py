@@ -57,6 +57,7 @@ class InteractionDataset:
     item_titles: np.ndarray | None = None  # for people reading recommendations
     purchase_counts: sp.csr_matrix | None = None  # how many times each user bought each item (buy-again)
     recent_popularity: np.ndarray | None = None  # distinct buyers in the last `recent_days` before the cutoff
+    settings: FeaturizeSettings | None = None  # how it was built (the search rebuilds variants from it)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -136,7 +137,7 @@ def build_dataset(split: TemporalSplit, users: pd.DataFrame, items: pd.DataFrame
         item_encoder=item_encoder, user_identity=user_identity, item_identity=item_identity, purchased=purchased,
         item_popularity=popularity, cutoff=split.cutoff, item_categories=categories,
         positive_event_types=tuple(settings.positive_event_types), item_titles=titles,
-        purchase_counts=counts, recent_popularity=recent_pop,
+        purchase_counts=counts, recent_popularity=recent_pop, settings=settings,
     )
 
 

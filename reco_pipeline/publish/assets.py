@@ -18,7 +18,14 @@ from reco_pipeline.publish.batch import write_parquet_atomically
 from reco_pipeline.publish.promotion import Guardrail, PromotionDecision, decide_promotion, paired_bootstrap
 from reco_pipeline.publish.registry import apply_decision, load_alias, log_and_register
 from reco_pipeline.publish.resources import MlflowResource
-from reco_pipeline.publish.tracking import finish_run, log_file, log_input_dataset, log_params_metrics, log_text, start_run
+from reco_pipeline.publish.tracking import (
+    finish_run,
+    log_file,
+    log_input_dataset,
+    log_params_metrics,
+    log_text,
+    pipeline_run,
+)
 from reco_pipeline.schema import Columns, frame_fingerprint
 from reco_pipeline.train.model import TrainResult
 
@@ -82,12 +89,13 @@ def registered_model(context: AssetExecutionContext, config: PublishConfig, mlfl
     if champion is not None and champion.note:
         decision = dataclasses.replace(decision, reason=f"{decision.reason}; note: {champion.note}")
 
-    run_id = start_run(store, run_name=f"dagster-{context.run_id[:8]}", tags={
-        "dagster.run_id": context.run_id, "reco.data_fingerprint": fingerprint, "reco.source": data_source.kind,
+    run_id = pipeline_run(store, context.run_id, tags={
+        "reco.data_fingerprint": fingerprint, "reco.source": data_source.kind,
         "reco.cutoff": str(interaction_dataset.cutoff), "reco.protocol": evaluation.protocol,
     })
     try:
         params = {"source": data_source.kind, "source_path": data_source.path or "-", "seed": lightfm_model.settings.seed,
+                  "tuned_by_search": lightfm_model.tuned,
                   "holdout_cutoff": str(training_split.cutoff), "eval_k": evaluation.k,
                   **{f"train.{k}": v for k, v in lightfm_model.settings.params().items()},
                   **{f"data.{k}": v for k, v in interaction_dataset.summary().items()}}

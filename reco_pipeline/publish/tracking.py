@@ -18,6 +18,30 @@ def start_run(store: MlflowStore, run_name: str, tags: Mapping[str, str]) -> str
     return run.info.run_id
 
 
+def pipeline_run(store: MlflowStore, dagster_run_id: str, tags: Mapping[str, str] | None = None) -> str:
+    """The one MLflow run of a Dagster run: found by its ``dagster.run_id`` tag, created on first use.
+
+    The search (trials as child runs) and the publish stage both log into it.
+    """
+    found = store.client().search_runs([store.experiment_id()],
+                                       filter_string=f"tags.`dagster.run_id` = '{dagster_run_id}'", max_results=1)
+    if found:
+        run_id = found[0].info.run_id
+        for k, v in (tags or {}).items():
+            store.client().set_tag(run_id, k, v)
+        return run_id
+    return start_run(store, run_name=f"dagster-{dagster_run_id[:8]}",
+                     tags={"dagster.run_id": dagster_run_id, **dict(tags or {})})
+
+
+def log_child_run(store: MlflowStore, parent_run_id: str, name: str, params: Mapping[str, object],
+                  metrics: Mapping[str, float]) -> str:
+    run_id = start_run(store, run_name=name, tags={"mlflow.parentRunId": parent_run_id})
+    log_params_metrics(store, run_id, params, metrics)
+    finish_run(store, run_id)
+    return run_id
+
+
 def log_params_metrics(store: MlflowStore, run_id: str, params: Mapping[str, object],
                        metrics: Mapping[str, float]) -> None:
     from mlflow.entities import Metric, Param

@@ -1,9 +1,17 @@
 
-from dagster import AssetExecutionContext, Config, Output, asset
+import dataclasses
+
+import numpy as np
+import pandas as pd
+from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 from pydantic import Field
 
-from reco_pipeline.featurize.dataset import InteractionDataset
+from reco_pipeline.featurize.dataset import InteractionDataset, build_dataset
+from reco_pipeline.featurize.split import TemporalSplit
+from reco_pipeline.publish.resources import MlflowResource
+from reco_pipeline.publish.tracking import log_child_run, pipeline_run
 from reco_pipeline.train.model import TrainResult, TrainSettings, fit_lightfm
+from reco_pipeline.train.search import SearchResult, SearchSettings, apply_featurize_overrides, run_search
 
 GROUP = "train"
 _D = TrainSettings()
@@ -23,20 +31,85 @@ class TrainConfig(Config):
                                                                  "more is faster but not bit-reproducible")
     use_sample_weight: bool = Field(default=_D.use_sample_weight,
                                     description="Weight positives by event type and recency")
+    use_search: bool = Field(default=True, description="Take the tuned values from hyperparameter_search when it ran "
+                                                       "(fields it does not tune still come from here)")
 
     def settings(self) -> TrainSettings:
-        return TrainSettings(**self.model_dump())
+        return TrainSettings(**self.model_dump(exclude={"use_search"}))
+
+
+_S = SearchSettings()
+
+
+class SearchConfig(Config):
+    n_trials: int = Field(default=_S.n_trials, description="Trials of the seeded TPE search (the first is the defaults); "
+                                                           "0 turns the search off")
+    timeout_seconds: float = Field(default=_S.timeout_seconds, description="Safety limit on the whole search. The "
+                                   "budget is n_trials: a search cut short by time is not reproducible")
+    validation_days: float = Field(default=_S.validation_days, description="Validation window at the end of the "
+                                                                           "training window (the holdout stays unseen)")
+    max_epochs: int = Field(default=_S.max_epochs, description="Epoch limit per trial (early stopping ends most sooner)")
+    eval_every: int = Field(default=_S.eval_every, description="Epochs between validation checks")
+    patience: int = Field(default=_S.patience, description="Checks without improvement before a trial stops")
+    seed: int = Field(default=_S.seed, description="Sampler seed: same data, same trials, same best config")
+
+    def settings(self) -> SearchSettings:
+        return SearchSettings(**self.model_dump(), k=10)
+
+
+@asset(group_name=GROUP, kinds={"optuna", "mlflow"},
+       description="Seeded hyper-parameter search on a validation window before the holdout; each trial is an "
+                   "MLflow child run of the pipeline's run. Its best settings are what lightfm_model trains with.")
+def hyperparameter_search(context: AssetExecutionContext, config: SearchConfig, mlflow: MlflowResource,
+                          training_split: TemporalSplit, valid_users: pd.DataFrame, valid_items: pd.DataFrame,
+                          interaction_dataset: InteractionDataset) -> Output[SearchResult | None]:
+    if config.n_trials <= 0:
+        return Output(None, metadata={"enabled": False})
+    store = mlflow.store()
+    parent = pipeline_run(store, context.run_id)
+
+    def on_trial(number: int, params: dict, value: float, epochs: int) -> None:
+        log_child_run(store, parent, f"trial-{number}", params, {"validation_ndcg_at_10": value, "epochs": epochs})
+        context.log.info(f"trial {number}: validation NDCG@10 {value:.4f} after {epochs} epochs")
+
+    result = run_search(training_split, valid_users, valid_items, interaction_dataset.settings,
+                        TrainSettings(seed=config.seed), config.settings(), on_trial)
+    best = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in result.params().items()}
+    return Output(result, metadata={
+        "trials": len(result.trials),
+        "best_validation_ndcg@10": round(result.best_value, 5),
+        "defaults_validation_ndcg@10": round(result.default_value, 5),
+        "validation_cutoff": str(result.validation_cutoff),
+        "search_seconds": round(result.seconds, 1),
+        "best_config": MetadataValue.json(best),
+        "trials_table": MetadataValue.md(result.trials.round(5).to_markdown(index=False)),
+        "mlflow_parent_run_id": parent,
+    })
 
 
 @asset(group_name=GROUP, kinds={"lightfm"},
        description="Hybrid LightFM model (user + item features) wrapped with its id maps and precomputed vectors.")
-def lightfm_model(context: AssetExecutionContext, config: TrainConfig,
-                  interaction_dataset: InteractionDataset) -> Output[TrainResult]:
-    result = fit_lightfm(interaction_dataset, config.settings())
-    context.log.info(f"trained {config.epochs} epochs in {result.seconds:.1f}s")
+def lightfm_model(context: AssetExecutionContext, config: TrainConfig, interaction_dataset: InteractionDataset,
+                  hyperparameter_search: SearchResult | None, training_split: TemporalSplit,
+                  valid_users: pd.DataFrame, valid_items: pd.DataFrame) -> Output[TrainResult]:
+    settings, dataset, tuned = config.settings(), interaction_dataset, False
+    if hyperparameter_search is not None and config.use_search:
+        tuned = True
+        settings = dataclasses.replace(settings, **hyperparameter_search.train_overrides)
+        if hyperparameter_search.featurize_overrides:
+            # Same events, same id maps; only weights and feature groups differ from interaction_dataset.
+            dataset = build_dataset(training_split, valid_users, valid_items, apply_featurize_overrides(
+                interaction_dataset.settings, hyperparameter_search.featurize_overrides))
+            if not (np.array_equal(dataset.user_map.external_ids, interaction_dataset.user_map.external_ids)
+                    and np.array_equal(dataset.item_map.external_ids, interaction_dataset.item_map.external_ids)):
+                raise RuntimeError("the tuned featurization changed the set of users or items; refusing to train "
+                                   "a model that evaluation would misread")
+    result = dataclasses.replace(fit_lightfm(dataset, settings), tuned=tuned)
+    context.log.info(f"trained {result.epochs_run} epochs in {result.seconds:.1f}s (tuned: {tuned})")
     return Output(result, metadata={
         "train_seconds": round(result.seconds, 2),
         "epochs": result.epochs_run,
-        "reproducible": config.num_threads == 1,
-        **{f"param_{k}": v for k, v in config.model_dump().items()},
+        "reproducible": settings.num_threads == 1,
+        "tuned_by_search": tuned,
+        **{f"param_{k}": v for k, v in settings.params().items()},
     })

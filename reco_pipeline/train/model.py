@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -37,10 +38,16 @@ class TrainResult:
     settings: TrainSettings
     seconds: float
     epochs_run: int
+    tuned: bool = False  # settings came from the hyper-parameter search
 
 
-def fit_lightfm(dataset: InteractionDataset, settings: TrainSettings) -> TrainResult:
-    """Fit a hybrid LightFM model (user + item features) and wrap it for scoring."""
+def fit_lightfm(dataset: InteractionDataset, settings: TrainSettings,
+                on_epoch: Callable[[int, object], bool] | None = None) -> TrainResult:
+    """Fit a hybrid LightFM model (user + item features) and wrap it for scoring.
+
+    ``on_epoch(epochs_done, model)`` is called after every epoch; returning True stops training
+    (early stopping).
+    """
     from lightfm import LightFM  # imported here: the compiled extension is only needed to train
 
     model = LightFM(
@@ -58,7 +65,8 @@ def fit_lightfm(dataset: InteractionDataset, settings: TrainSettings) -> TrainRe
     start = time.perf_counter()
     diverged = ("LightFM diverged (non-finite parameters) with learning_rate="
                 f"{settings.learning_rate}; lower learning_rate or raise item_alpha/user_alpha.")
-    for _ in range(settings.epochs):
+    epochs_run = 0
+    for epoch in range(1, settings.epochs + 1):
         try:
             model.fit_partial(
                 dataset.interactions,
@@ -72,8 +80,11 @@ def fit_lightfm(dataset: InteractionDataset, settings: TrainSettings) -> TrainRe
             if "finite" in str(exc):
                 raise FloatingPointError(diverged) from exc
             raise
+        epochs_run = epoch
+        if on_epoch is not None and on_epoch(epoch, model):
+            break
     seconds = time.perf_counter() - start
     if not np.isfinite(model.item_embeddings).all():
         raise FloatingPointError(diverged)
     rec = Recommender.from_model(model, dataset, info={"cutoff": str(dataset.cutoff), **settings.params()})
-    return TrainResult(recommender=rec, settings=settings, seconds=seconds, epochs_run=settings.epochs)
+    return TrainResult(recommender=rec, settings=settings, seconds=seconds, epochs_run=epochs_run)
