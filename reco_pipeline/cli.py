@@ -97,6 +97,7 @@ def _summary(outcome, source: str, data: str | None, seconds: float) -> dict[str
             "baselines": {b.name: b.metrics for b in ev.models if b.role == "baseline"},
             "champion": ev.champion.metrics if ev.champion else None,
         }
+        summary["slices"] = {name: frame.to_dict("records") for name, frame in ev.slices.items()}
         summary["other_protocols"] = {
             name: {"users": o.n_users, "models": {m.name: m.metrics for m in o.models}} for name, o in ev.others.items()}
     if outcome.published is not None:
@@ -145,6 +146,9 @@ def _format_summary(s: dict[str, Any]) -> str:
             lines.append(f"{proto} protocol ({other['users']} users): NDCG@{k} "
                          + ", ".join(f"{n} {v.get(f'ndcg@{k}', float('nan')):.4f}" for n, v in other["models"].items())
                          + f"  (best: {best[0]})")
+        for name, rows_ in s.get("slices", {}).items():
+            lines.append(f"{name} slice ({rows_[0]['users']} users): NDCG@{k} "
+                         + ", ".join(f"{r['model']} {r.get(f'ndcg@{k}', float('nan')):.4f}" for r in rows_))
     if "decision" in s:
         d, mdl = s["decision"], s["model"]
         verdict = "PROMOTED to champion" if d["promoted"] else "kept as challenger"

@@ -288,6 +288,27 @@ class Recommender:
         _, emb = self.model.get_item_representations(x)
         return emb[0].astype(np.float32)
 
+    def user_vectors_from_table(self, table: pd.DataFrame) -> np.ndarray:
+        """Folded vectors ``[u, b_u, 1]`` for users the model has never seen, from their attributes only."""
+        return self._vectors_from_table(table, self.user_encoder, self.user_identity, self.user_map.size, users=True)
+
+    def item_vectors_from_table(self, table: pd.DataFrame) -> np.ndarray:
+        """Folded vectors ``[i, 1, b_i]`` for products the model has never seen, from their attributes only."""
+        return self._vectors_from_table(table, self.item_encoder, self.item_identity, self.item_map.size, users=False)
+
+    def _vectors_from_table(self, table, encoder, identity, n_known, users: bool) -> np.ndarray:
+        d = self.item_vectors.shape[1] - 2
+        if encoder is None or not encoder.size or table.empty:
+            return np.zeros((len(table), d + 2), dtype=np.float32)
+        offset = n_known if identity else 0
+        attrs = encoder.transform(table.reset_index(drop=True))
+        x = normalize_rows(sp.hstack([sp.csr_matrix((len(table), offset), dtype=np.float32), attrs], format="csr"))
+        if users:
+            b, e = self.model.get_user_representations(x)
+            return fold_biases(e, b, e[:0], b[:0])[0]
+        b, e = self.model.get_item_representations(x)
+        return fold_biases(e[:0], b[:0], e, b)[1]
+
     def similar_items(self, item_id: str | None = None, k: int = 10, *, vector: np.ndarray | None = None) -> pd.DataFrame:
         """Items whose embeddings point the same way (cosine), without the item itself.
 

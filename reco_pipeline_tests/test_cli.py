@@ -35,7 +35,8 @@ def test_run_json_has_rows_metrics_and_decision(cli_home):
     assert summary["status"] == "success"
     assert summary["rows"]["raw"] == summary["rows"]["valid"] + summary["rows"]["quarantined"]
     assert summary["rows"]["reconciles"] is True
-    assert set(summary["metrics"]["baselines"]) == {"popularity", "user_knn_50"}
+    assert set(summary["metrics"]["baselines"]) == {"popularity", "recent_popularity", "user_knn_50", "ease"}
+    assert "buy_again" in summary["other_protocols"]
     assert summary["metrics"]["candidate"]["ndcg@10"] > 0
     assert summary["decision"]["promoted"] is True and summary["model"]["version"] == "1"
     assert (home / "dagster" / "dagster.yaml").is_file()  # the run landed in the project's Dagster instance

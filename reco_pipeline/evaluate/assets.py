@@ -2,7 +2,10 @@
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, Config, MetadataValue, Output, asset, asset_check
 from pydantic import Field
 
+import pandas as pd
+
 from reco_pipeline.evaluate.protocol import BUY_AGAIN, DISCOVERY, EvaluationReport, build_holdout, evaluate_all
+from reco_pipeline.evaluate.slices import cold_item_slice, cold_user_slice
 from reco_pipeline.featurize.dataset import InteractionDataset
 from reco_pipeline.featurize.split import TemporalSplit
 from reco_pipeline.publish.registry import load_alias
@@ -22,6 +25,8 @@ class EvaluateConfig(Config):
                                                       "the repeat-buy baseline and the model's buy-again blend")
     repeat_weight: float = Field(default=1.0, description="Buy-again blend: weight of log(1 + times bought) added "
                                                           "to the standardised model score")
+    cold_slices: bool = Field(default=True, description="Also report cold users and cold items (first seen in the "
+                                                        "holdout, known only by attributes)")
     compare_with_champion: bool = Field(default=True, description="Also score the registered champion on this holdout")
 
 
@@ -29,7 +34,8 @@ class EvaluateConfig(Config):
        description="Candidate vs popularity vs user-kNN vs the current champion, on the same discovery holdout.")
 def evaluation(context: AssetExecutionContext, config: EvaluateConfig, mlflow: MlflowResource,
                lightfm_model: TrainResult, interaction_dataset: InteractionDataset,
-               training_split: TemporalSplit) -> Output[EvaluationReport]:
+               training_split: TemporalSplit, valid_users: pd.DataFrame,
+               valid_items: pd.DataFrame) -> Output[EvaluationReport]:
     positives = interaction_dataset.positive_event_types
     holdout = build_holdout(interaction_dataset, training_split.holdout, positives, DISCOVERY)
     champion, champion_name = None, "champion"
@@ -47,8 +53,18 @@ def evaluation(context: AssetExecutionContext, config: EvaluateConfig, mlflow: M
         again = build_holdout(interaction_dataset, training_split.holdout, positives, BUY_AGAIN)
         if again.n_users:
             report.others[BUY_AGAIN] = evaluate_all(lightfm_model.recommender, interaction_dataset, again, **common)
+    if config.cold_slices:
+        for name, frame in (("cold_users", cold_user_slice(lightfm_model.recommender, interaction_dataset,
+                                                           training_split.holdout, valid_users, config.k,
+                                                           config.ease_l2 or None)),
+                            ("cold_items", cold_item_slice(lightfm_model.recommender, interaction_dataset,
+                                                           training_split.holdout, valid_items, config.k))):
+            if frame is not None:
+                report.slices[name] = frame
     meta = {"protocol": report.protocol, "eval_users": report.n_users, "relevant_items": report.n_relevant,
             "metrics": MetadataValue.md(report.to_markdown())}
+    for name, frame in report.slices.items():
+        meta[f"slice_{name}"] = MetadataValue.md(frame.round(4).to_markdown(index=False))
     for name, other in report.others.items():
         meta[f"metrics_{name}"] = MetadataValue.md(other.to_markdown())
     for m in report.models:

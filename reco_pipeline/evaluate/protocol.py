@@ -74,6 +74,7 @@ class EvaluationReport:
     catalogue_size: int
     models: list[ModelEvaluation]
     others: dict[str, "EvaluationReport"] = field(default_factory=dict)  # secondary protocols
+    slices: dict[str, pd.DataFrame] = field(default_factory=dict)  # cold users, cold items
 
     def get(self, name: str) -> ModelEvaluation | None:
         return next((m for m in self.models if m.name == name), None)

@@ -23,6 +23,12 @@ def flat_metrics(report: EvaluationReport) -> dict[str, float]:
     out["eval_relevant_items"] = float(report.n_relevant)
     for name, other in report.others.items():
         out.update({f"{name}_{k}": v for k, v in flat_metrics(other).items()})
+    for name, frame in report.slices.items():
+        for row in frame.to_dict("records"):
+            for key, value in row.items():
+                if "@" in key:
+                    out[f"{name}_{row['model']}_{metric_key(key)}"] = float(value)
+        out[f"{name}_users"] = float(frame["users"].iloc[0])
     return out
 
 

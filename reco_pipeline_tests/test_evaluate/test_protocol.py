@@ -99,3 +99,27 @@ def test_ease_scores_known_structure():
     s = ease.scores(np.array([3]))[0]
     assert s[1] > s[2] and s[1] > s[3]
     assert np.allclose(np.diag(ease.b), 0)
+
+
+def test_cold_slices_use_attributes_only(tiny_dataset, tiny_split, tiny_trained, tiny_raw):
+    from reco_pipeline.evaluate.slices import cold_item_slice, cold_user_slice
+
+    users = cold_user_slice(tiny_trained.recommender, tiny_dataset, tiny_split.holdout, tiny_raw.users, k=10)
+    assert users is not None and set(users["model"]) == {"lightfm_hybrid", "recent_popularity", "ease_fold_in"}
+    assert users["users"].iloc[0] > 0
+    cold_users = set(tiny_split.holdout["user_id"]) - set(tiny_dataset.user_map.external_ids)
+    assert cold_users and not cold_users & set(tiny_dataset.user_map.external_ids)
+
+    items = cold_item_slice(tiny_trained.recommender, tiny_dataset, tiny_split.holdout, tiny_raw.items, k=10)
+    assert items is not None and set(items["model"]) == {"lightfm_hybrid", "category_popularity"}
+    assert items["cold_items"].iloc[0] >= 2
+    assert ((items["ndcg@10"] >= 0) & (items["ndcg@10"] <= 1)).all()
+
+
+def test_vectors_from_attributes_have_the_folded_layout(tiny_trained, tiny_raw, tiny_dataset):
+    """Products described only by attributes get finite vectors in the same layout as trained ones."""
+    rec = tiny_trained.recommender
+    table = tiny_raw.items[tiny_raw.items["item_id"].isin(rec.item_map.external_ids[:5])].sort_values("item_id")
+    vecs = rec.item_vectors_from_table(table)
+    assert vecs.shape == (len(table), rec.item_vectors.shape[1]) and np.isfinite(vecs).all()
+    assert np.allclose(vecs[:, -2], 1.0)  # folded layout [i, 1, b_i]
