@@ -8,7 +8,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from reco_pipeline.collect.assets import collect_raw
 from reco_pipeline.collect.resources import DataSource, LandingZone
-from reco_pipeline.evaluate.assets import candidate_beats_popularity, evaluation
+from reco_pipeline.evaluate.assets import candidate_beats_popularity, data_valuation, evaluation
 from reco_pipeline.featurize.assets import interaction_dataset, training_split
 from reco_pipeline.feedback.automation import build_automation
 from reco_pipeline.io_manager import RecoIOManager
@@ -22,11 +22,14 @@ from reco_pipeline.validate.resources import ValidationRules
 JOB_NAME = "reco_pipeline"
 
 ASSETS = [collect_raw, validate_interactions, validate_users, validate_items, training_split, interaction_dataset,
-          hyperparameter_search, lightfm_model, evaluation, registered_model, batch_recommendations]
+          hyperparameter_search, lightfm_model, evaluation, registered_model, batch_recommendations, data_valuation]
 ASSET_CHECKS = [*CHECKS, candidate_beats_popularity]
 
-reco_job = define_asset_job(JOB_NAME, selection=AssetSelection.all(),
+# Data valuation retrains the model several times: on demand (UI or its own job), not in every run.
+reco_job = define_asset_job(JOB_NAME, selection=AssetSelection.all() - AssetSelection.assets(data_valuation),
                             description="collect -> validate -> featurize -> train -> evaluate -> publish")
+valuation_job = define_asset_job("data_valuation", selection=AssetSelection.assets(data_valuation),
+                                 description="What each data source and feature group is worth (several retrains)")
 landing_events_sensor, daily_retrain = build_automation(reco_job)
 
 
@@ -35,7 +38,7 @@ def build_definitions(home: str | None = None) -> Definitions:
     return Definitions(
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
-        jobs=[reco_job],
+        jobs=[reco_job, valuation_job],
         sensors=[landing_events_sensor],
         schedules=[daily_retrain],
         resources={

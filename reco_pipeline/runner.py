@@ -122,6 +122,7 @@ class RunOutcome:
     evaluation: Any = None
     published: Any = None
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _meta_value(v) -> Any:
@@ -153,6 +154,15 @@ def run_pipeline(settings: Mapping[str, Any], home: str | Path | None = None, in
                                               "severity": ev.severity.value,
                                               **{k: _meta_value(v) for k, v in ev.metadata.items()
                                                  if not str(k).startswith("great_expectations")}}
+    starts: dict[str, float] = {}
+    for entry in instance.all_logs(result.run_id):
+        ev = entry.dagster_event
+        if ev is None or ev.step_key is None:
+            continue
+        if ev.event_type_value == "STEP_START":
+            starts[ev.step_key] = entry.timestamp
+        elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in starts:
+            out.step_seconds[ev.step_key] = round(entry.timestamp - starts[ev.step_key], 2)
     for ev in result.get_step_failure_events():
         out.errors.append(_user_message(ev))
     for name, check in out.checks.items():

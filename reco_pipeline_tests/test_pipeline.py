@@ -32,6 +32,7 @@ def test_first_run_materializes_everything_and_becomes_champion(first_run, share
     assert first_run.checks["valid_interactions_meet_contract"]["passed"]
     assert first_run.checks["valid_interactions_reconcile_with_raw"]["passed"]
     assert first_run.quarantine_by_reason  # the synthetic source plants dirt by default
+    assert first_run.step_seconds["lightfm_model"] > 0 and "registered_model" in first_run.step_seconds
     pub = first_run.published
     assert pub.decision.promote and pub.version == "1" and pub.champion_version == "1"
 
@@ -111,3 +112,22 @@ def test_config_file_sections_map_to_run_config(tmp_path):
     bad.write_text("trian:\n  epochs: 3\n")
     with pytest.raises(ConfigError, match=r"unknown section\(s\) \['trian'\]"):
         load_config_file(bad)
+
+
+def test_data_valuation_runs_on_demand_against_stored_assets(first_run, shared_home):
+    from reco_pipeline.definitions import build_definitions
+
+    rc = build_run_config(tiny_pipeline_settings(), shared_home)
+    rc = {"resources": rc["resources"], "ops": {"data_valuation": {"config": {"history_shares": [0.5]}}}}
+    job = build_definitions(str(shared_home)).resolve_job_def("data_valuation")
+    result = job.execute_in_process(run_config=rc, instance=DagsterInstance.ephemeral())
+    assert result.success
+    value = result.output_for_node("data_valuation")
+    variants = set(value.ablations["variant"])
+    assert {"everything", "without view events", "without add_to_cart events", "without review events",
+            "without customer features", "without product features"} <= variants
+    assert value.ablations.loc[value.ablations["variant"] == "everything", "change_vs_everything"].item() == 0
+    assert list(value.learning_curve["history_share"]) == [0.5, 1.0]
+    store = MlflowStore.for_home(shared_home)
+    arts = {a.path for a in store.client().list_artifacts(value.mlflow_run_id, "valuation")}
+    assert "valuation/data_valuation.png" in arts

@@ -2,8 +2,14 @@
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, Config, MetadataValue, Output, asset, asset_check
 from pydantic import Field
 
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
 import pandas as pd
 
+from reco_pipeline.evaluate.valuation import plot_valuation, value_data
+from reco_pipeline.publish.tracking import finish_run, log_file, log_params_metrics, log_text, start_run
 from reco_pipeline.evaluate.protocol import BUY_AGAIN, DISCOVERY, EvaluationReport, build_holdout, evaluate_all
 from reco_pipeline.evaluate.slices import cold_item_slice, cold_user_slice
 from reco_pipeline.featurize.dataset import InteractionDataset
@@ -80,3 +86,47 @@ def candidate_beats_popularity(evaluation: EvaluationReport) -> AssetCheckResult
     pop = evaluation.get("popularity").metrics[key]
     return AssetCheckResult(passed=cand > pop, severity=AssetCheckSeverity.WARN,
                             metadata={"candidate": round(cand, 5), "popularity": round(pop, 5)})
+
+
+class ValuationConfig(Config):
+    k: int = Field(default=10, description="NDCG@k is the measure of worth")
+    history_shares: list[float] = Field(default_factory=lambda: [0.25, 0.5, 0.75],
+                                        description="Shares of the training history (most recent) for the learning curve")
+
+
+@dataclass(frozen=True)
+class DataValuation:
+    ablations: pd.DataFrame
+    learning_curve: pd.DataFrame
+    mlflow_run_id: str
+
+
+@asset(group_name=GROUP, kinds={"mlflow"},
+       description="What each data source (views, add-to-carts, reviews) and feature group (customer, product) is "
+                   "worth, and a learning curve over the share of history. Retrains the model several times, so it "
+                   "is not in the main job: materialize it from the UI when you want the answer.")
+def data_valuation(context: AssetExecutionContext, config: ValuationConfig, mlflow: MlflowResource,
+                   lightfm_model: TrainResult, interaction_dataset: InteractionDataset, training_split: TemporalSplit,
+                   valid_users: pd.DataFrame, valid_items: pd.DataFrame) -> Output[DataValuation]:
+    holdout = build_holdout(interaction_dataset, training_split.holdout, interaction_dataset.positive_event_types,
+                            DISCOVERY)
+    ablations, curve = value_data(training_split, valid_users, valid_items, interaction_dataset, holdout,
+                                  interaction_dataset.settings, lightfm_model.settings, config.k,
+                                  config.history_shares)
+    store = mlflow.store()
+    run_id = start_run(store, f"data-valuation-{context.run_id[:8]}", {"dagster.run_id": context.run_id,
+                                                                       "reco.kind": "data_valuation"})
+    key = f"ndcg@{config.k}"
+    metrics = {f"value_{r['variant'].replace(' ', '_')}_ndcg_at_{config.k}": r[key]
+               for r in ablations.to_dict("records") if r[key] == r[key]}
+    log_params_metrics(store, run_id, {"k": config.k, "history_shares": config.history_shares}, metrics)
+    log_text(store, run_id, ablations.round(5).to_markdown(index=False), "valuation/ablations.md")
+    log_text(store, run_id, curve.round(5).to_markdown(index=False), "valuation/learning_curve.md")
+    with tempfile.TemporaryDirectory() as tmp:
+        log_file(store, run_id, plot_valuation(ablations, curve, Path(tmp) / "data_valuation.png", config.k), "valuation")
+    finish_run(store, run_id)
+    return Output(DataValuation(ablations, curve, run_id), metadata={
+        "ablations": MetadataValue.md(ablations.round(5).to_markdown(index=False)),
+        "learning_curve": MetadataValue.md(curve.round(5).to_markdown(index=False)),
+        "mlflow_run_id": run_id,
+    })
