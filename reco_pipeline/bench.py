@@ -268,7 +268,6 @@ def bench_quality(args) -> str:
     if not out.success:
         raise SystemExit(f"pipeline failed: {out.errors}")
     ev = out.evaluation
-    k = ev.k
     lines = [f"Online Retail, cutoff {out.materializations['training_split']['cutoff']}, search trials {args.trials}", ""]
     for name, report in [(ev.protocol, ev), *ev.others.items()]:
         lines += [f"{name} protocol ({report.n_users} users)", "", report.to_markdown(), ""]

@@ -1,5 +1,4 @@
 import numpy as np
-import pandas as pd
 
 from reco_pipeline.recommender import FALLBACK_POPULARITY, SOURCE_FEATURES, top_k
 from reco_pipeline.schema import Columns

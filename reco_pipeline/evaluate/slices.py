@@ -11,7 +11,6 @@ popularity of their category before the cutoff, with ties broken by item id.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

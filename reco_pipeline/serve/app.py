@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reco_pipeline.collect.landing import LandingArea
 from reco_pipeline.publish.store import MlflowStore
-from reco_pipeline.recommender import FALLBACK_POPULARITY, SOURCE_MODEL, Recommender
+from reco_pipeline.recommender import FALLBACK_POPULARITY, Recommender
 from reco_pipeline.schema import BUILTIN_EVENT_TYPES
 from reco_pipeline.serve.holder import LoadedModel, ModelHolder
 from reco_pipeline.settings import CHAMPION_ALIAS

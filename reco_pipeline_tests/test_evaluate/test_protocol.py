@@ -1,5 +1,4 @@
 import numpy as np
-import pandas as pd
 
 from reco_pipeline.evaluate.baselines import UserKNN, rank_rows
 from reco_pipeline.evaluate.protocol import (
