@@ -47,7 +47,10 @@ def test_first_run_materializes_everything_and_becomes_champion(first_run, share
     assert len(children) == 2 and all("validation_ndcg_at_10" in c.data.metrics for c in children)
     assert first_run.materializations["lightfm_model"]["tuned_by_search"] is True
     artifacts = {a.path for a in store.client().list_artifacts(pub.run_id, "evaluation")}
-    assert {"evaluation/metrics.md", "evaluation/ndcg_at_k.png"} <= artifacts
+    assert {"evaluation/metrics.md", "evaluation/ndcg_at_k.png", "evaluation/report.md"} <= artifacts
+    report = store.client().download_artifacts(pub.run_id, "evaluation/report.md")
+    text = open(report).read()
+    assert "## Promotion decision" in text and "## Hyper-parameter search" in text and "Buy-again" in text
 
     batch = pd.read_parquet(ProjectPaths(shared_home).outputs / "batch_recommendations.parquet")
     assert list(batch.columns[:4]) == [Columns.User, Columns.Item, Columns.Rank, Columns.Score]
@@ -60,6 +63,7 @@ def test_rerun_on_the_same_data_gives_identical_metrics_and_keeps_the_champion(f
     assert second.evaluation.candidate.metrics == first_run.evaluation.candidate.metrics
     assert second.evaluation.champion.metrics == first_run.evaluation.candidate.metrics
     assert not second.published.decision.promote and second.published.decision.alias == "challenger"
+    assert second.published.decision.interval.low == 0.0 == second.published.decision.interval.high
     assert second.published.version == "2" and second.published.champion_version == "1"
 
 

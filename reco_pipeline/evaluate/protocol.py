@@ -63,6 +63,7 @@ class ModelEvaluation:
     curve: dict[int, dict[str, float]]
     per_user: pd.DataFrame = field(repr=False)
     note: str = ""
+    recommended_items: list[str] = field(default_factory=list, repr=False)  # distinct items in the top-k lists
 
 
 @dataclass
@@ -134,7 +135,8 @@ def _evaluate_lists(name: str, role: str, ranked: list[list[str]], holdout: Hold
         pu = per_user_metrics(ranked, holdout.relevant, kk)
         curve[kk] = {f"{m}": float(pu[m].mean()) for m in METRICS}
     per_user.insert(0, Columns.User, holdout.users)
-    return ModelEvaluation(name, role, metrics, curve, per_user, note)
+    recommended = sorted({i for r in ranked for i in r[:k]})
+    return ModelEvaluation(name, role, metrics, curve, per_user, note, recommended)
 
 
 def _lists_from_indices(idx: np.ndarray, dataset: InteractionDataset) -> list[list[str]]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from reco_pipeline.evaluate.protocol import BASELINE, CANDIDATE, CHAMPION, EvaluationReport
 
 
@@ -53,3 +56,42 @@ def plot_metric_curve(report: EvaluationReport, path: Path, metric: str = "ndcg"
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def popularity_bias_frame(report: EvaluationReport, item_popularity, item_ids) -> pd.DataFrame:
+    """Mean popularity rank percentile of recommended items per model (0 = the most popular item)."""
+    order = np.argsort(np.argsort(-np.asarray(item_popularity)))  # 0 = most popular
+    pct = pd.Series(order / max(len(order) - 1, 1), index=list(item_ids))
+    return pd.DataFrame([{"model": m.name, "coverage": m.metrics[f"coverage@{report.k}"],
+                          "mean_popularity_percentile": float(pct.reindex(m.recommended_items).mean())
+                          if m.recommended_items else float("nan")} for m in report.models])
+
+
+def render_report(report: EvaluationReport, decision=None, search=None) -> str:
+    """One markdown report per run: protocols, slices, the gate's statistics, the search."""
+    lines = ["# Evaluation report", "", f"Holdout: {report.protocol} protocol, {report.n_users} users, "
+             f"{report.n_relevant} relevant items, catalogue {report.catalogue_size}, k = {report.k}.", "",
+             "## Discovery (items bought before the cutoff excluded)", "", report.to_markdown(), ""]
+    for name, other in report.others.items():
+        lines += [f"## {name.replace('_', '-').capitalize()} ({other.n_users} users)", "", other.to_markdown(), ""]
+    for name, frame in report.slices.items():
+        lines += [f"## Slice: {name.replace('_', ' ')}", "", frame.round(4).to_markdown(index=False), ""]
+    notes = [f"- {m.name}: {m.note}" for m in report.models if m.note]
+    if notes:
+        lines += ["## Notes", "", *notes, ""]
+    if decision is not None:
+        lines += ["## Promotion decision", "", f"**{decision.alias}**: {decision.reason}", ""]
+        if decision.interval is not None:
+            i = decision.interval
+            lines.append(f"- paired bootstrap over {i.users} users, {i.resamples} resamples: mean difference "
+                         f"{i.mean_difference:+.5f}, {i.confidence:.0%} interval [{i.low:+.5f}, {i.high:+.5f}]")
+        for g in decision.guardrails:
+            lines.append(f"- guardrail {g.name}: candidate {g.candidate:.4f} vs champion {g.champion:.4f} "
+                         f"(margin {g.margin}): {'pass' if g.passed else 'FAIL'}")
+        lines.append("")
+    if search is not None:
+        lines += ["## Hyper-parameter search", "", f"{len(search.trials)} trials, best validation NDCG@10 "
+                  f"{search.best_value:.4f} (defaults {search.default_value:.4f}); chosen: {search.params()}", "",
+                  search.trials.round(5).to_markdown(index=False), ""]
+    lines += ["![NDCG@k](ndcg_at_k.png)", ""]
+    return "\n".join(lines)

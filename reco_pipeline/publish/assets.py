@@ -10,7 +10,7 @@ from pydantic import Field
 
 from reco_pipeline.collect.resources import DataSource
 from reco_pipeline.evaluate.protocol import EvaluationReport
-from reco_pipeline.evaluate.report import flat_metrics, plot_metric_curve
+from reco_pipeline.evaluate.report import flat_metrics, plot_metric_curve, popularity_bias_frame, render_report
 from reco_pipeline.featurize.dataset import InteractionDataset
 from reco_pipeline.featurize.split import TemporalSplit
 from reco_pipeline.publish.batch import batch_recommendations as make_batch
@@ -28,6 +28,7 @@ from reco_pipeline.publish.tracking import (
 )
 from reco_pipeline.schema import Columns, frame_fingerprint
 from reco_pipeline.train.model import TrainResult
+from reco_pipeline.train.search import SearchResult
 
 GROUP = "publish"
 
@@ -65,7 +66,8 @@ class PublishedModel:
 def registered_model(context: AssetExecutionContext, config: PublishConfig, mlflow: MlflowResource,
                      data_source: DataSource, lightfm_model: TrainResult, interaction_dataset: InteractionDataset,
                      evaluation: EvaluationReport, training_split: TemporalSplit,
-                     valid_interactions: pd.DataFrame, quarantined_interactions: pd.DataFrame) -> Output[PublishedModel]:
+                     valid_interactions: pd.DataFrame, quarantined_interactions: pd.DataFrame,
+                     hyperparameter_search: SearchResult | None) -> Output[PublishedModel]:
     store = mlflow.store()
     fingerprint = frame_fingerprint(valid_interactions.drop(columns=[Columns.Row]))
     key = f"{config.primary_metric}@{evaluation.k}"
@@ -110,6 +112,11 @@ def registered_model(context: AssetExecutionContext, config: PublishConfig, mlfl
         log_text(store, run_id, evaluation.table().to_csv(index=False), "evaluation/metrics.csv")
         with tempfile.TemporaryDirectory() as tmp:
             log_file(store, run_id, plot_metric_curve(evaluation, Path(tmp) / "ndcg_at_k.png"), "evaluation")
+        bias = popularity_bias_frame(evaluation, interaction_dataset.item_popularity,
+                                     interaction_dataset.item_map.external_ids)
+        log_text(store, run_id, render_report(evaluation, decision, hyperparameter_search)
+                 + "\n## Popularity bias (0 = most popular item)\n\n" + bias.round(4).to_markdown(index=False) + "\n",
+                 "evaluation/report.md")
         if len(quarantined_interactions):
             counts = quarantined_interactions[Columns.Reason].str.split(";").explode().value_counts()
             log_text(store, run_id, counts.to_frame("rows").to_markdown(), "validation/quarantine_by_reason.md")
@@ -142,6 +149,9 @@ def registered_model(context: AssetExecutionContext, config: PublishConfig, mlfl
         "model_uri": f"models:/{store.model_name}/{mv.version}",
         "data_fingerprint": fingerprint,
         "metrics": MetadataValue.md(evaluation.to_markdown()),
+        "report": MetadataValue.url(f"{store.client().get_run(run_id).info.artifact_uri}/evaluation/report.md"),
+        "bootstrap_interval": (f"[{decision.interval.low:+.5f}, {decision.interval.high:+.5f}]"
+                               if decision.interval else "n/a (first model)"),
     })
 
 
