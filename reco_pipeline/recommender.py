@@ -203,6 +203,7 @@ class Recommender:
         exclude_purchased: bool = True,
         exclude_items: Iterable[str] | None = None,
         item_mask: np.ndarray | None = None,
+        repeat_weight: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray, str]:
         """The real-time path for one request: one vector-matrix product and a partial sort, no pandas.
 
@@ -216,6 +217,8 @@ class Recommender:
             scores, source = self.item_vectors @ self.user_vectors[row], SOURCE_MODEL
         else:
             scores, source = self.popularity.astype(np.float32), FALLBACK_POPULARITY
+        if repeat_weight and row >= 0:
+            scores = self._blend_repeats(scores[None, :], np.array([row]), repeat_weight)[0]
         if exclude_purchased and row >= 0:
             scores[self.purchased.indices[self.purchased.indptr[row]:self.purchased.indptr[row + 1]]] = -np.inf
         if exclude_items:

@@ -126,6 +126,7 @@ def test_notebook_cells_run_against_the_store(cli_home, monkeypatch):
 
     home, summary = cli_home
     monkeypatch.setenv("RECO_HOME", str(home))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "runs_and_models.ipynb").read_text())
     scope: dict = {}
     for cell in nb["cells"]:
@@ -133,6 +134,7 @@ def test_notebook_cells_run_against_the_store(cli_home, monkeypatch):
             exec(compile("".join(cell["source"]), "runs_and_models.ipynb", "exec"), scope)
     assert scope["table"]["decision"].tolist() == ["champion"]
     assert len(scope["batch"]) > 0 and list(scope["versions"]["version"].astype(str)) == ["1"]
+    assert len(scope["fig"].axes[0].patches) == 2  # candidate and kNN bars for the one run
 
 
 def test_mlflow_models_serve_answers_for_the_champion(cli_home):

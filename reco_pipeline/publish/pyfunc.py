@@ -1,7 +1,8 @@
 """The registered artefact: an MLflow pyfunc wrapping a pickled :class:`Recommender`.
 
-Input: a DataFrame with a ``user_id`` column. Params: ``k`` (default 10) and
-``exclude_purchased`` (default True). Output: one row per recommendation
+Input: a DataFrame with a ``user_id`` column. Params: ``k`` (default 10),
+``exclude_purchased`` (default True) and ``repeat_weight`` (default 0; > 0 with
+``exclude_purchased=False`` is the buy-again mode). Output: one row per recommendation
 (``user_id, item_id, rank, score, source``); ``source`` says whether the model or the
 popularity fallback (unknown user) answered.
 """
@@ -19,7 +20,7 @@ from reco_pipeline.recommender import Recommender
 from reco_pipeline.schema import Columns
 
 RECOMMENDER_ARTIFACT = "recommender"
-DEFAULT_PARAMS = {"k": 10, "exclude_purchased": True}
+DEFAULT_PARAMS = {"k": 10, "exclude_purchased": True, "repeat_weight": 0.0}
 
 
 class RecoPyfuncModel(mlflow.pyfunc.PythonModel):
@@ -36,7 +37,8 @@ class RecoPyfuncModel(mlflow.pyfunc.PythonModel):
         if not 1 <= k <= self.recommender.item_map.size:
             raise ValueError(f"k must be between 1 and {self.recommender.item_map.size}; got {k}")
         return self.recommender.recommend(frame[Columns.User].astype(str).tolist(), k,
-                                          exclude_purchased=bool(params["exclude_purchased"]))
+                                          exclude_purchased=bool(params["exclude_purchased"]),
+                                          repeat_weight=float(params["repeat_weight"]))
 
 
 def save_pyfunc(recommender: Recommender, path: Path, example_users: list[str]) -> Path:

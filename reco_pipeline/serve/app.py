@@ -189,12 +189,19 @@ def create_app(store: MlflowStore, landing: LandingArea, *, alias: str = CHAMPIO
                         categories: Annotated[str | None, Query(description="comma-separated: only these")] = None,
                         exclude_categories: Annotated[str | None, Query(description="comma-separated")] = None,
                         exclude_items: Annotated[str | None, Query(description="comma-separated item ids, "
-                                                                               "e.g. out of stock")] = None):
+                                                                               "e.g. out of stock")] = None,
+                        mode: Annotated[str, Query(pattern="^(discovery|buy_again)$",
+                                                   description="discovery (default) or buy_again: re-orders "
+                                                               "allowed and boosted by how often they were bought")]
+                        = "discovery",
+                        repeat_weight: Annotated[float, Query(ge=0, le=100)] = 1.0):
         m = model()
         rec = m.recommender
         mask = mask_for(rec, _split(categories), _split(exclude_categories))
-        idx, scores, source = rec.recommend_one(user_id, k, exclude_purchased=exclude_purchased,
-                                                exclude_items=_split(exclude_items), item_mask=mask)
+        again = mode == "buy_again"
+        idx, scores, source = rec.recommend_one(user_id, k, exclude_purchased=exclude_purchased and not again,
+                                                exclude_items=_split(exclude_items), item_mask=mask,
+                                                repeat_weight=repeat_weight if again else 0.0)
         return fast_json(answer(m, user_id, idx, scores, source))
 
     @app.post("/recommendations", response_model=RecommendationsOut)

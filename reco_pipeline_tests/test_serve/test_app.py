@@ -194,3 +194,14 @@ def test_hot_swap_under_load(tmp_path, tiny_dataset, tiny_trained):
             t.join()
     assert not errors
     assert seen[0] == "1" and seen[-1] == "2"
+
+
+def test_buy_again_mode_is_selectable_per_request(served):
+    client, rec, *_ = served
+    user = known_buyer(rec)
+    counts = rec.purchase_counts[rec.user_map.to_internal([user])[0]]
+    again = client.get(f"/recommendations/{user}", params={"k": 10, "mode": "buy_again", "repeat_weight": 50}).json()
+    bought = set(rec.item_map.to_external(counts.indices))
+    # With a heavy repeat weight the customer's own purchases come first.
+    assert {i["item_id"] for i in again["items"][:min(len(bought), 10)]} <= bought
+    assert client.get(f"/recommendations/{user}", params={"mode": "nonsense"}).status_code == 422
