@@ -52,6 +52,9 @@ class SearchConfig(Config):
     eval_every: int = Field(default=_S.eval_every, description="Epochs between validation checks")
     patience: int = Field(default=_S.patience, description="Checks without improvement before a trial stops")
     seed: int = Field(default=_S.seed, description="Sampler seed: same data, same trials, same best config")
+    tune_feature_groups: bool = Field(default=_S.tune_feature_groups,
+                                      description="Let the search switch customer/product features off (can win on "
+                                                  "known customers but leaves new ones with nothing)")
 
     def settings(self) -> SearchSettings:
         return SearchSettings(**self.model_dump(), k=10)

@@ -35,6 +35,9 @@ class SearchSettings:
     patience: int = 2
     k: int = 10
     seed: int = 42
+    # Off by default: switching product or customer features off can win on warm users while leaving
+    # new products and new customers with nothing to be recommended by (the hybrid's whole point).
+    tune_feature_groups: bool = False
 
 
 @dataclass
@@ -62,12 +65,11 @@ def apply_featurize_overrides(base: FeaturizeSettings, overrides: Mapping[str, A
     return dataclasses.replace(base, event_weights=weights, **changes)
 
 
-def _suggest(trial, has_views: bool) -> tuple[dict, dict]:
-    f = {
-        "recency_half_life_days": trial.suggest_float("recency_half_life_days", 10.0, 400.0, log=True),
-        "user_features": trial.suggest_categorical("user_features", [True, False]),
-        "item_features": trial.suggest_categorical("item_features", [True, False]),
-    }
+def _suggest(trial, has_views: bool, feature_groups: bool) -> tuple[dict, dict]:
+    f = {"recency_half_life_days": trial.suggest_float("recency_half_life_days", 10.0, 400.0, log=True)}
+    if feature_groups:
+        f["user_features"] = trial.suggest_categorical("user_features", [True, False])
+        f["item_features"] = trial.suggest_categorical("item_features", [True, False])
     if has_views:
         # Never 0: a zero weight would drop view-only pairs and change the dataset's id maps.
         f["view_weight"] = trial.suggest_float("view_weight", 0.25, 3.0, log=True)
@@ -93,7 +95,7 @@ def run_search(split: TemporalSplit, users: pd.DataFrame, items: pd.DataFrame, b
     has_views = "view" in set(split.train["event_type"].unique())
 
     def objective(trial) -> float:
-        f_over, t_over = _suggest(trial, has_views)
+        f_over, t_over = _suggest(trial, has_views, settings.tune_feature_groups)
         fs = apply_featurize_overrides(base_featurize, f_over)
         ts = dataclasses.replace(base_train, **t_over, epochs=settings.max_epochs)
         ds = build_dataset(val_split, users, items, fs)
@@ -109,10 +111,11 @@ def run_search(split: TemporalSplit, users: pd.DataFrame, items: pd.DataFrame, b
     sampler = optuna.samplers.TPESampler(seed=settings.seed)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     base_params = {"recency_half_life_days": base_featurize.recency_half_life_days or 400.0,
-                   "user_features": base_featurize.user_features, "item_features": base_featurize.item_features,
                    "no_components": base_train.no_components, "learning_rate": base_train.learning_rate,
                    "item_alpha": max(base_train.item_alpha, 1e-9), "user_alpha": max(base_train.user_alpha, 1e-9),
                    "max_sampled": base_train.max_sampled}
+    if settings.tune_feature_groups:
+        base_params.update(user_features=base_featurize.user_features, item_features=base_featurize.item_features)
     if has_views:
         base_params["view_weight"] = base_featurize.event_weights.get("view", 1.0)
         base_params["add_to_cart_weight"] = base_featurize.event_weights.get("add_to_cart", 3.0)
