@@ -53,7 +53,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"reco: running the pipeline on '{source}' data; project home {home}", file=sys.stderr)
     start = time.perf_counter()
-    outcome = run_pipeline(settings, home=home, log_level="DEBUG" if args.verbose else "WARNING")
+    # Without --verbose, Dagster's own log stays quiet: failures are summarised below, one line each.
+    outcome = run_pipeline(settings, home=home, log_level="DEBUG" if args.verbose else "CRITICAL")
     summary = _summary(outcome, source, data, time.perf_counter() - start)
     if args.json:
         print(json.dumps(summary, default=str))
@@ -155,13 +156,14 @@ def _format_summary(s: dict[str, Any]) -> str:
         lines.append(f"\nmodel {mdl['name']} v{mdl['version']}: {verdict}: {d['reason']}")
         lines.append(f"champion is now v{mdl['champion_version']} (models:/{mdl['name']}@{CHAMPION_ALIAS})")
     o = s["outputs"]
+    if s["status"] != "success":
+        lines.append("\nthe run failed; details: reco run --verbose, or the run in the Dagster UI (reco ui)")
+        return "\n".join(lines)
     lines.append("\nwhere to look:")
     lines.append(f"  batch recommendations  {o['batch_recommendations']}")
     lines.append(f"  quarantined rows       {o['quarantine']}")
     lines.append(f"  MLflow store           {o['mlflow_tracking_uri']}")
     lines.append("  UIs                    reco ui   (Dagster http://127.0.0.1:3000, MLflow http://127.0.0.1:5000)")
-    for e in s.get("errors", []):
-        lines.append(f"error: {e}")
     return "\n".join(lines)
 
 

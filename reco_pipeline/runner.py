@@ -7,6 +7,7 @@ instance under ``<home>/dagster`` so they show up in the UI next to runs launche
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,15 @@ OP_SECTIONS = {
     "batch": "batch_recommendations",
 }
 TOP_LEVEL = {"source", "data", "home"}
+
+
+CHECK_ADVICE = {
+    "valid_interactions_are_enough_to_train": "Supply more history, or lower validation.min_positive_events.",
+    "valid_interactions_reconcile_with_raw": "This is a bug in the cleaning rules: please report it.",
+    "valid_interactions_meet_contract": "The cleaned data breaks the contract: see the GX results in the UI.",
+    "valid_users_meet_contract": "Customer ids must be present and unique in users.*.",
+    "valid_items_meet_contract": "Product ids must be present and unique in items.*.",
+}
 
 
 class ConfigError(ValueError):
@@ -164,10 +174,14 @@ def run_pipeline(settings: Mapping[str, Any], home: str | Path | None = None, in
         elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in starts:
             out.step_seconds[ev.step_key] = round(entry.timestamp - starts[ev.step_key], 2)
     for ev in result.get_step_failure_events():
-        out.errors.append(_user_message(ev))
+        message = _user_message(ev)
+        if "DagsterAssetCheckFailedError" not in message:  # reported below, with the check's numbers
+            out.errors.append(message)
     for name, check in out.checks.items():
         if not check["passed"] and check["severity"] == "ERROR":
-            out.errors.append(f"blocking check '{name}' on {check['asset']} failed: {check}")
+            facts = ", ".join(f"{k}={v}" for k, v in check.items() if k not in ("passed", "asset", "severity"))
+            out.errors.append(f"blocking check '{name}' on {check['asset']} failed ({facts}); nothing was trained. "
+                              + CHECK_ADVICE.get(name, "See the check in the Dagster UI for details."))
     if result.success:
         out.evaluation = result.output_for_node("evaluation")
         out.published = result.output_for_node("registered_model")
@@ -186,4 +200,6 @@ def _user_message(event) -> str:
         err = err.cause
     msg = err.message.strip() if err is not None else "unknown error"
     first = msg.splitlines()[0] if msg else msg
+    if err is not None and err.cls_name in ("SchemaError", "ConfigError", "ValueError", "FileNotFoundError"):
+        first = re.sub(r"^[\w.]*(SchemaError|ConfigError|ValueError|FileNotFoundError): ", "", first)
     return f"step '{event.step_key}' failed: {first}"
