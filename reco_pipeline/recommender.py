@@ -210,7 +210,7 @@ class Recommender:
         Scores from ``vector`` when given (a cold user), else from the known user's vector, else
         popularity. Returns ``(item indices, scores, source)``; excluded items never appear.
         """
-        row = self.user_map._index.get(str(user_id), -1) if user_id is not None else -1
+        row = self.user_map.index_of(user_id) if user_id is not None else -1
         if vector is not None:
             scores, source = self.item_vectors @ vector.astype(np.float32), SOURCE_FEATURES
         elif row >= 0:
@@ -222,7 +222,7 @@ class Recommender:
         if exclude_purchased and row >= 0:
             scores[self.purchased.indices[self.purchased.indptr[row]:self.purchased.indptr[row + 1]]] = -np.inf
         if exclude_items:
-            idx = np.fromiter((self.item_map._index.get(str(i), -1) for i in exclude_items), dtype=np.int64)
+            idx = np.fromiter((self.item_map.index_of(i) for i in exclude_items), dtype=np.int64)
             scores[idx[idx >= 0]] = -np.inf
         if item_mask is not None:
             scores[~item_mask] = -np.inf

@@ -42,6 +42,10 @@ class IdMap:
     def __contains__(self, external_id: object) -> bool:
         return str(external_id) in self._index
 
+    def index_of(self, external_id: object) -> int:
+        """Internal index of one id, or -1: the allocation-free lookup the real-time path uses."""
+        return self._index.get(str(external_id), -1)
+
     def to_internal(self, ids: Iterable, strict: bool = True) -> np.ndarray:
         out = np.fromiter((self._index.get(str(v), -1) for v in ids), dtype=np.int64)
         if strict and (out < 0).any():
