@@ -76,6 +76,7 @@ def test_a_different_model_is_promoted_exactly_when_it_is_better(first_run, shar
     champ = third.evaluation.champion.metrics["ndcg@10"]
     d = third.published.decision
     assert d.interval is not None and d.guardrails  # a real comparison: bootstrap and guardrails ran
+    assert {g.name for g in d.guardrails} == {"coverage_at_10", "cold_users_ndcg_at_10"}
     assert d.promote == (cand > champ and d.interval.low > 0 and all(g.passed for g in d.guardrails))
     expected_champion = third.published.version if d.promote else "1"
     assert str(MlflowStore.for_home(shared_home).model_version_by_alias().version) == expected_champion

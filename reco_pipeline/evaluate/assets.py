@@ -60,6 +60,13 @@ def evaluation(context: AssetExecutionContext, config: EvaluateConfig, mlflow: M
         if again.n_users:
             report.others[BUY_AGAIN] = evaluate_all(lightfm_model.recommender, interaction_dataset, again, **common)
     if config.cold_slices:
+        if champion is not None:
+            # The champion on the same cold customers: the gate's cold-start guardrail compares the two.
+            champ_cold = cold_user_slice(champion, interaction_dataset, training_split.holdout, valid_users,
+                                         config.k, None)
+            if champ_cold is not None:
+                report.slices["cold_users_champion"] = champ_cold[champ_cold["model"] == "lightfm_hybrid"].assign(
+                    model=champion_name)
         for name, frame in (("cold_users", cold_user_slice(lightfm_model.recommender, interaction_dataset,
                                                            training_split.holdout, valid_users, config.k,
                                                            config.ease_l2 or None)),

@@ -43,6 +43,8 @@ class PublishConfig(Config):
     bootstrap_seed: int = Field(default=0, description="Seed of the bootstrap (same data, same decision)")
     coverage_margin: float = Field(default=0.05, description="Guardrail: catalogue coverage@k may be at most this much "
                                                              "lower than the champion's")
+    cold_users_margin: float = Field(default=0.02, description="Guardrail: NDCG@k on cold customers may be at most "
+                                                               "this much lower than the champion's")
 
 
 class BatchConfig(Config):
@@ -85,6 +87,12 @@ def registered_model(context: AssetExecutionContext, config: PublishConfig, mlfl
         cov = f"coverage@{evaluation.k}"
         guardrails.append(Guardrail(cov.replace("@", "_at_"), evaluation.candidate.metrics[cov],
                                     champion.metrics[cov], config.coverage_margin))
+        cold, cold_champ = evaluation.slices.get("cold_users"), evaluation.slices.get("cold_users_champion")
+        if cold is not None and cold_champ is not None:
+            ndcg = f"ndcg@{evaluation.k}"
+            guardrails.append(Guardrail(f"cold_users_ndcg_at_{evaluation.k}",
+                                        float(cold.loc[cold["model"] == "lightfm_hybrid", ndcg].iloc[0]),
+                                        float(cold_champ[ndcg].iloc[0]), config.cold_users_margin))
     decision = decide_promotion(key, evaluation.candidate.metrics[key],
                                 champion.metrics[key] if champion else None, champion_version, config.min_improvement,
                                 interval, guardrails)
