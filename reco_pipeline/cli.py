@@ -163,7 +163,10 @@ def _format_summary(s: dict[str, Any]) -> str:
     lines.append(f"  batch recommendations  {o['batch_recommendations']}")
     lines.append(f"  quarantined rows       {o['quarantine']}")
     lines.append(f"  MLflow store           {o['mlflow_tracking_uri']}")
-    lines.append("  UIs                    reco ui   (Dagster http://127.0.0.1:3000, MLflow http://127.0.0.1:5000)")
+    # Echo the command the way the user typed it (e.g. .venv/bin/reco when the venv is not active).
+    reco = sys.argv[0] if sys.argv[0].endswith("reco") and not Path(sys.argv[0]).is_absolute() else "reco"
+    lines.append(f"  UIs                    {reco} ui   (Dagster http://127.0.0.1:3000, MLflow http://127.0.0.1:5000)")
+    lines.append(f"  real-time API          {reco} serve   (http://127.0.0.1:8000/docs)")
     return "\n".join(lines)
 
 
