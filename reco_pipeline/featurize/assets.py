@@ -29,6 +29,9 @@ class FeaturizeConfig(Config):
                                                           "band) as features")
     identity_features: bool = Field(default=True, description="Give every user and item its own feature too "
                                                               "(collaborative part of the hybrid)")
+    identity_weight: float = Field(default=0.0, description="Share of each row given to the entity's own (identity) "
+                                                            "feature, the rest split over its attributes; 0 = all "
+                                                            "features weigh the same (LightFM's default)")
     min_df: int = Field(default=2, description="A title word must occur in this many products to become a feature")
     max_text_features: int = Field(default=3000, description="At most this many title words become features")
 
@@ -40,6 +43,7 @@ class FeaturizeConfig(Config):
             user_features=self.user_features,
             item_features=self.item_features,
             identity_features=self.identity_features,
+            identity_weight=self.identity_weight or None,
             min_df=self.min_df,
             max_text_features=self.max_text_features,
         )

@@ -29,6 +29,7 @@ class FeaturizeSettings:
     min_df: int = 2
     max_text_features: int = 3000
     recent_days: float = 28.0
+    identity_weight: float | None = None  # None: every feature of a row weighs the same (LightFM's default)
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,9 @@ def build_dataset(split: TemporalSplit, users: pd.DataFrame, items: pd.DataFrame
     user_identity = settings.identity_features or user_encoder is None or not user_encoder.size
     item_identity = settings.identity_features or item_encoder is None or not item_encoder.size
     user_features = feature_matrix(user_map.external_ids, users if not users.empty else None, Columns.User,
-                                   user_encoder, user_identity)
+                                   user_encoder, user_identity, settings.identity_weight)
     item_features = feature_matrix(item_map.external_ids, items if not items.empty else None, Columns.Item,
-                                   item_encoder, item_identity)
+                                   item_encoder, item_identity, settings.identity_weight)
 
     positives = split.train[split.train[Columns.EventType].isin(list(settings.positive_event_types))]
     pu = user_map.to_internal(positives[Columns.User], strict=False)

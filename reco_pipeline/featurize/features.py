@@ -120,21 +120,33 @@ def feature_matrix(
     key: str,
     encoder: AttributeEncoder | None,
     identity: bool,
+    identity_weight: float | None = None,
 ) -> sp.csr_matrix:
     """``[identity | attributes]`` for the entities in ``ids`` order, rows normalised to sum 1.
 
     Row normalisation (as LightFM's own ``Dataset`` does) keeps an entity with many features from
-    getting a larger embedding norm than one with few.
+    getting a larger embedding norm than one with few. By default every feature of a row weighs the
+    same, so an item with six title words keeps only 1/7 of its own (collaborative) embedding;
+    ``identity_weight`` instead gives the identity feature that share of the row and splits the
+    rest evenly over the attributes (rows without attributes keep identity 1).
     """
-    blocks = []
-    if identity:
-        blocks.append(sp.identity(len(ids), format="csr", dtype=np.float32))
+    attrs = None
     if encoder is not None and encoder.size:
         aligned = pd.DataFrame({key: ids}).merge(table, on=key, how="left") if table is not None else pd.DataFrame({key: ids})
-        blocks.append(encoder.transform(aligned))
-    if not blocks:
+        attrs = encoder.transform(aligned)
+    if not identity and attrs is None:
         raise ValueError("feature_matrix: neither identity nor attribute features; enable at least one")
-    return normalize_rows(sp.hstack(blocks, format="csr", dtype=np.float32))
+    if not identity:
+        return normalize_rows(attrs)
+    eye = sp.identity(len(ids), format="csr", dtype=np.float32)
+    if attrs is None:
+        return eye
+    if identity_weight is None:
+        return normalize_rows(sp.hstack([eye, attrs], format="csr", dtype=np.float32))
+    has_attrs = np.asarray(attrs.sum(axis=1)).ravel() > 0
+    eye = sp.diags(np.where(has_attrs, identity_weight, 1.0).astype(np.float32)) @ eye
+    attrs = normalize_rows(attrs) * (1.0 - identity_weight)
+    return sp.csr_matrix(sp.hstack([eye, attrs], format="csr"), dtype=np.float32)
 
 
 def normalize_rows(m: sp.csr_matrix) -> sp.csr_matrix:

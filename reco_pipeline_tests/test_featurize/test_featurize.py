@@ -83,3 +83,15 @@ def test_dataset_without_features_uses_identity(tiny_split, tiny_raw):
                                          identity_features=False))
     assert ds.user_identity and ds.item_identity
     assert ds.user_features.shape[1] == ds.shape[0] and ds.item_features.shape[1] == ds.shape[1]
+
+
+def test_identity_weight_gives_the_own_feature_a_fixed_share():
+    items = pd.DataFrame({Columns.Item: ["a", "b", "c"], Columns.Title: ["RED TEAPOT MUG", "BLUE TEAPOT", None]})
+    enc = fit_encoder(items, Columns.Item, text_column=Columns.Title, min_df=1)
+    m = feature_matrix(np.array(["a", "b", "c"], dtype=object), items, Columns.Item, enc, identity=True,
+                       identity_weight=0.75).toarray()
+    assert np.allclose(m.sum(axis=1), 1.0)
+    assert m[0, 0] == pytest.approx(0.75) and m[0, 3:].max() == pytest.approx(0.25 / 3)
+    assert m[2, 2] == pytest.approx(1.0)  # no attributes: the identity keeps the whole row
+    equal = feature_matrix(np.array(["a"], dtype=object), items, Columns.Item, enc, identity=True).toarray()
+    assert equal[0, 0] == pytest.approx(1 / 4)  # LightFM's default: identity + 3 words weigh the same
