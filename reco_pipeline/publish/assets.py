@@ -1,5 +1,4 @@
 
-import dataclasses
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from reco_pipeline.featurize.dataset import InteractionDataset
 from reco_pipeline.featurize.split import TemporalSplit
 from reco_pipeline.publish.batch import batch_recommendations as make_batch
 from reco_pipeline.publish.batch import write_parquet_atomically
-from reco_pipeline.publish.promotion import Guardrail, PromotionDecision, decide_promotion, paired_bootstrap
+from reco_pipeline.publish.promotion import GateSettings, PromotionDecision, gate_from_evaluation
 from reco_pipeline.publish.registry import apply_decision, load_alias, log_and_register
 from reco_pipeline.publish.resources import MlflowResource
 from reco_pipeline.publish.tracking import (
@@ -46,6 +45,9 @@ class PublishConfig(Config):
     cold_users_margin: float = Field(default=0.02, description="Guardrail: NDCG@k on cold customers may be at most "
                                                                "this much lower than the champion's")
 
+    def gate(self) -> GateSettings:
+        return GateSettings(**self.model_dump())
+
 
 class BatchConfig(Config):
     k: int = Field(default=50, description="Recommendations per user in the batch table")
@@ -72,32 +74,8 @@ def registered_model(context: AssetExecutionContext, config: PublishConfig, mlfl
                      hyperparameter_search: SearchResult | None) -> Output[PublishedModel]:
     store = mlflow.store()
     fingerprint = frame_fingerprint(valid_interactions.drop(columns=[Columns.Row]))
-    key = f"{config.primary_metric}@{evaluation.k}"
-    if key not in evaluation.candidate.metrics:
-        raise ValueError(f"publish.primary_metric '{config.primary_metric}' is not a metric; "
-                         "choose precision, recall, ndcg or map")
-    champion = evaluation.champion
-    champion_version = champion.name.removeprefix("champion_v") if champion else None
-    interval, guardrails = None, []
-    if champion is not None:
-        if config.bootstrap_resamples > 0:
-            interval = paired_bootstrap(evaluation.candidate.per_user[config.primary_metric].to_numpy(),
-                                        champion.per_user[config.primary_metric].to_numpy(),
-                                        config.bootstrap_resamples, config.confidence, config.bootstrap_seed)
-        cov = f"coverage@{evaluation.k}"
-        guardrails.append(Guardrail(cov.replace("@", "_at_"), evaluation.candidate.metrics[cov],
-                                    champion.metrics[cov], config.coverage_margin))
-        cold, cold_champ = evaluation.slices.get("cold_users"), evaluation.slices.get("cold_users_champion")
-        if cold is not None and cold_champ is not None:
-            ndcg = f"ndcg@{evaluation.k}"
-            guardrails.append(Guardrail(f"cold_users_ndcg_at_{evaluation.k}",
-                                        float(cold.loc[cold["model"] == "lightfm_hybrid", ndcg].iloc[0]),
-                                        float(cold_champ[ndcg].iloc[0]), config.cold_users_margin))
-    decision = decide_promotion(key, evaluation.candidate.metrics[key],
-                                champion.metrics[key] if champion else None, champion_version, config.min_improvement,
-                                interval, guardrails)
-    if champion is not None and champion.note:
-        decision = dataclasses.replace(decision, reason=f"{decision.reason}; note: {champion.note}")
+    decision = gate_from_evaluation(evaluation, config.gate())
+    key = decision.metric
 
     run_id = pipeline_run(store, context.run_id, tags={
         "reco.data_fingerprint": fingerprint, "reco.source": data_source.kind,

@@ -10,12 +10,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from reco_pipeline.settings import CHALLENGER_ALIAS, CHAMPION_ALIAS
+
+if TYPE_CHECKING:
+    from reco_pipeline.evaluate.protocol import EvaluationReport
 
 
 @dataclass(frozen=True)
@@ -119,3 +124,45 @@ def decide_promotion(metric: str, candidate_value: float, champion_value: float 
             f"{g.name} {g.candidate:.4f} < champion {g.champion:.4f} - {g.margin}" for g in failed))
     ci = (f", {interval.confidence:.0%} interval [{interval.low:+.5f}, {interval.high:+.5f}]" if interval else "")
     return decision(True, f"{head}: better{ci}" + (", guardrails hold" if guardrails else ""))
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    primary_metric: str = "ndcg"
+    min_improvement: float = 0.0
+    bootstrap_resamples: int = 1000
+    confidence: float = 0.95
+    bootstrap_seed: int = 0
+    coverage_margin: float = 0.05
+    cold_users_margin: float = 0.02
+
+
+def gate_from_evaluation(evaluation: "EvaluationReport", settings: GateSettings) -> PromotionDecision:
+    """The gate applied to an evaluation: candidate vs the champion scored on the same holdout."""
+    key = f"{settings.primary_metric}@{evaluation.k}"
+    if key not in evaluation.candidate.metrics:
+        raise ValueError(f"publish.primary_metric '{settings.primary_metric}' is not a metric; "
+                         "choose precision, recall, ndcg or map")
+    champion = evaluation.champion
+    if champion is None:
+        return decide_promotion(key, evaluation.candidate.metrics[key], None)
+    interval = None
+    if settings.bootstrap_resamples > 0:
+        interval = paired_bootstrap(evaluation.candidate.per_user[settings.primary_metric].to_numpy(),
+                                    champion.per_user[settings.primary_metric].to_numpy(),
+                                    settings.bootstrap_resamples, settings.confidence, settings.bootstrap_seed)
+    cov = f"coverage@{evaluation.k}"
+    guardrails = [Guardrail(cov.replace("@", "_at_"), evaluation.candidate.metrics[cov], champion.metrics[cov],
+                            settings.coverage_margin)]
+    cold, cold_champ = evaluation.slices.get("cold_users"), evaluation.slices.get("cold_users_champion")
+    if cold is not None and cold_champ is not None:
+        ndcg = f"ndcg@{evaluation.k}"
+        guardrails.append(Guardrail(f"cold_users_ndcg_at_{evaluation.k}",
+                                    float(cold.loc[cold["model"] == "lightfm_hybrid", ndcg].iloc[0]),
+                                    float(cold_champ[ndcg].iloc[0]), settings.cold_users_margin))
+    decision = decide_promotion(key, evaluation.candidate.metrics[key], champion.metrics[key],
+                                champion.name.removeprefix("champion_v"), settings.min_improvement, interval,
+                                guardrails)
+    if champion.note:
+        decision = dataclasses.replace(decision, reason=f"{decision.reason}; note: {champion.note}")
+    return decision
