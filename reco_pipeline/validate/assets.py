@@ -49,25 +49,23 @@ def validate_interactions(context: AssetExecutionContext, validation: Validation
     yield from _outputs(result, "valid_interactions", "quarantined_interactions")
 
 
-@multi_asset(
-    group_name=GROUP,
-    ins={"raw_users": AssetIn()},
-    outs={
-        "valid_users": AssetOut(description="Customers with a unique, non-empty id.", kinds={"pandas"}),
-        "quarantined_users": AssetOut(description="Rejected customer rows with `reason`.", kinds={"pandas"}),
-    },
-)
-def validate_users(raw_users):
-    yield from _outputs(clean_entities(raw_users, Columns.User, "users"), "valid_users", "quarantined_users")
+def _entity_validation(table: str, key: str, noun: str):
+    """Users and items follow one rule (a present, unique key), so one definition serves both."""
+
+    @multi_asset(
+        name=f"validate_{table}",
+        group_name=GROUP,
+        ins={f"raw_{table}": AssetIn()},
+        outs={
+            f"valid_{table}": AssetOut(description=f"{noun} with a unique, non-empty id.", kinds={"pandas"}),
+            f"quarantined_{table}": AssetOut(description=f"Rejected {noun.lower()} rows with `reason`.", kinds={"pandas"}),
+        },
+    )
+    def _validate(**raw):
+        yield from _outputs(clean_entities(raw[f"raw_{table}"], key, table), f"valid_{table}", f"quarantined_{table}")
+
+    return _validate
 
 
-@multi_asset(
-    group_name=GROUP,
-    ins={"raw_items": AssetIn()},
-    outs={
-        "valid_items": AssetOut(description="Catalogue rows with a unique, non-empty id.", kinds={"pandas"}),
-        "quarantined_items": AssetOut(description="Rejected catalogue rows with `reason`.", kinds={"pandas"}),
-    },
-)
-def validate_items(raw_items):
-    yield from _outputs(clean_entities(raw_items, Columns.Item, "items"), "valid_items", "quarantined_items")
+validate_users = _entity_validation("users", Columns.User, "Customers")
+validate_items = _entity_validation("items", Columns.Item, "Catalogue entries")
