@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from reco_pipeline.featurize.features import AttributeEncoder, normalize_rows
 from reco_pipeline.featurize.idmap import IdMap
 from reco_pipeline.schema import Columns
+from reco_pipeline.train.ranker import BUY_AGAIN, DISCOVERY, MODES, LinearRanker, RankingStats
 
 FALLBACK_POPULARITY = "popularity"
 SOURCE_MODEL = "model"
@@ -82,6 +83,19 @@ class Recommender:
     info: dict = field(default_factory=dict)
     item_titles: np.ndarray | None = None
     purchase_counts: sp.csr_matrix | None = None
+    ranker: LinearRanker | None = None  # learned ranking stage (train/ranker.py); None: rank by the model score
+    ranking_stats: RankingStats | None = None  # what the ranker knows at the cutoff
+
+    def with_ranker(self, ranker: LinearRanker | None, dataset) -> "Recommender":
+        """A copy that ranks through ``ranker`` with ``dataset``'s statistics (same users and items)."""
+        from dataclasses import replace
+
+        return replace(self, ranker=ranker, ranking_stats=RankingStats.from_dataset(dataset) if ranker else None)
+
+    @property
+    def reranks(self) -> bool:
+        # getattr: models pickled before the ranking stage existed have no such attribute.
+        return getattr(self, "ranker", None) is not None and getattr(self, "ranking_stats", None) is not None
 
     @classmethod
     def from_model(cls, model, dataset, info: Mapping | None = None) -> "Recommender":
@@ -118,6 +132,33 @@ class Recommender:
         if item_mask is not None:
             scores[:, ~item_mask] = -np.inf
 
+    def _rescore(self, scores: np.ndarray, rows: np.ndarray, mode: str, rerank: bool,
+                 repeat_weight: float | None) -> np.ndarray:
+        """Raw model scores -> what is ranked.
+
+        An explicit ``repeat_weight`` asks for the hand-set buy-again blend; otherwise the learned
+        ranker (when the model has one and ``rerank``) scores for ``mode``; buy-again on a model without
+        a ranker falls back to the blend with weight 1.
+        """
+        if mode not in MODES:
+            raise ValueError(f"unknown mode '{mode}'; use one of {list(MODES)}")
+        if repeat_weight:
+            return self._blend_repeats(scores, rows, repeat_weight)
+        if rerank and self.reranks:
+            # Only customers the model knows: the ranker learned from them. New customers (attribute or
+            # session vectors) and the popularity fallback keep their scores; on Online Retail's cold
+            # customers the learned weights scored lower than the plain hybrid score.
+            known = rows >= 0
+            if known.all():
+                return self.ranker.score(scores, rows, self.ranking_stats, mode)
+            out = np.array(scores, dtype=np.float32, copy=True)
+            if known.any():
+                out[known] = self.ranker.score(scores[known], rows[known], self.ranking_stats, mode)
+            return out
+        if mode == BUY_AGAIN and rerank:
+            return self._blend_repeats(scores, rows, 1.0)
+        return scores
+
     def _blend_repeats(self, scores: np.ndarray, rows: np.ndarray, weight: float) -> np.ndarray:
         """Buy-again mode: per-user standardised model score + ``weight * log1p(times bought)``.
 
@@ -151,12 +192,16 @@ class Recommender:
         exclude: Mapping[str, Iterable[str]] | None = None,
         exclude_items: Iterable[str] | None = None,
         item_mask: np.ndarray | None = None,
-        repeat_weight: float = 0.0,
+        mode: str = DISCOVERY,
+        rerank: bool = True,
+        repeat_weight: float | None = None,
         batch_size: int = 2048,
     ) -> pd.DataFrame:
         """Top-``k`` items per user, in external ids; unknown users get the popularity fallback.
 
-        Returns a long frame ``user_id, item_id, rank (1-based), score, source``.
+        ``mode`` picks the ranker's weights (``discovery`` or ``buy_again``); it does not change
+        exclusions: pass ``exclude_purchased=False`` for re-orders. ``rerank=False`` ranks by the
+        raw LightFM score. Returns a long frame ``user_id, item_id, rank (1-based), score, source``.
         """
         user_ids = [str(u) for u in user_ids]
         rows = self.user_map.to_internal(user_ids, strict=False)
@@ -172,8 +217,7 @@ class Recommender:
                 if known.any():
                     scores[known] = self.score_known(r[known])
                 scores[~known] = self.popularity[None, :]
-            if repeat_weight:
-                scores = self._blend_repeats(scores, r, repeat_weight)
+            scores = self._rescore(scores, r, mode, rerank, repeat_weight)
             self._exclude(scores, r, ids, exclude_purchased, exclude, exclude_items, item_mask)
             idx, vals = top_k(scores, k)
             frames.append(self._frame(ids, idx, vals, np.where(known, SOURCE_MODEL, FALLBACK_POPULARITY)))
@@ -203,7 +247,9 @@ class Recommender:
         exclude_purchased: bool = True,
         exclude_items: Iterable[str] | None = None,
         item_mask: np.ndarray | None = None,
-        repeat_weight: float = 0.0,
+        mode: str = DISCOVERY,
+        rerank: bool = True,
+        repeat_weight: float | None = None,
     ) -> tuple[np.ndarray, np.ndarray, str]:
         """The real-time path for one request: one vector-matrix product and a partial sort, no pandas.
 
@@ -217,8 +263,8 @@ class Recommender:
             scores, source = self.item_vectors @ self.user_vectors[row], SOURCE_MODEL
         else:
             scores, source = self.popularity.astype(np.float32), FALLBACK_POPULARITY
-        if repeat_weight and row >= 0:
-            scores = self._blend_repeats(scores[None, :], np.array([row]), repeat_weight)[0]
+        scores = self._rescore(scores[None, :], np.array([row if vector is None else -1]), mode, rerank,
+                               repeat_weight)[0]
         if exclude_purchased and row >= 0:
             scores[self.purchased.indices[self.purchased.indptr[row]:self.purchased.indptr[row + 1]]] = -np.inf
         if exclude_items:

@@ -35,7 +35,8 @@ def test_run_json_has_rows_metrics_and_decision(cli_home):
     assert summary["status"] == "success"
     assert summary["rows"]["raw"] == summary["rows"]["valid"] + summary["rows"]["quarantined"]
     assert summary["rows"]["reconciles"] is True
-    assert set(summary["metrics"]["baselines"]) == {"popularity", "recent_popularity", "user_knn_50", "ease"}
+    assert set(summary["metrics"]["baselines"]) == {"popularity", "recent_popularity", "user_knn_50", "ease",
+                                                    "lightfm_raw", "ease_reranked"}
     assert "buy_again" in summary["other_protocols"]
     assert summary["metrics"]["candidate"]["ndcg@10"] > 0
     assert summary["decision"]["promoted"] is True and summary["model"]["version"] == "1"

@@ -16,7 +16,9 @@ from reco_pipeline.featurize.dataset import InteractionDataset
 from reco_pipeline.featurize.split import TemporalSplit
 from reco_pipeline.publish.registry import load_alias
 from reco_pipeline.publish.resources import MlflowResource
+from reco_pipeline.evaluate.baselines import EASE
 from reco_pipeline.train.model import TrainResult
+from reco_pipeline.train.ranker import fit_on_validation
 
 GROUP = "evaluate"
 
@@ -28,9 +30,11 @@ class EvaluateConfig(Config):
     ease_l2: float = Field(default=300.0, description="L2 of the EASE baseline; 0 leaves EASE out (its cost grows "
                                                       "with the square of the catalogue)")
     buy_again: bool = Field(default=True, description="Also evaluate the buy-again protocol (repeats count), with "
-                                                      "the repeat-buy baseline and the model's buy-again blend")
-    repeat_weight: float = Field(default=1.0, description="Buy-again blend: weight of log(1 + times bought) added "
-                                                          "to the standardised model score")
+                                                      "the repeat-buy baseline; the candidate ranks with its learned "
+                                                      "buy-again weights")
+    repeat_weight: float = Field(default=1.0, description="Reference row for buy-again: the hand-set blend, weight of "
+                                                          "log(1 + times bought) added to the standardised model score "
+                                                          "(0 leaves the row out)")
     cold_slices: bool = Field(default=True, description="Also report cold users and cold items (first seen in the "
                                                         "holdout, known only by attributes)")
     compare_with_champion: bool = Field(default=True, description="Also score the registered champion on this holdout")
@@ -51,9 +55,22 @@ def evaluation(context: AssetExecutionContext, config: EvaluateConfig, mlflow: M
             champion, mv = loaded
             champion_name = f"champion_v{mv.version}"
             context.log.info(f"comparing with {mlflow.store().model_uri()} (version {mv.version})")
+    candidate = lightfm_model.recommender
+    references = {}
+    if candidate.reranks and config.ease_l2:
+        # The same ranking stage on top of EASE, fitted the same way: the honest reference for the stage.
+        try:
+            ease_ranker = fit_on_validation(lambda ds: EASE(ds, config.ease_l2).scores, training_split, valid_users,
+                                            valid_items, interaction_dataset.settings,
+                                            float(candidate.ranker.info.get("validation_days", 35.0)))
+        except ValueError as exc:
+            context.log.warning(f"EASE reference ranking stage skipped: {exc}")
+            ease_ranker = None
+        if ease_ranker is not None:
+            references["ease"] = ease_ranker
     common = dict(k=config.k, curve_ks=config.curve_ks, knn_neighbors=config.knn_neighbors,
                   ease_l2=config.ease_l2 or None, repeat_weight=config.repeat_weight,
-                  champion=champion, champion_name=champion_name)
+                  champion=champion, champion_name=champion_name, reference_rankers=references)
     report = evaluate_all(lightfm_model.recommender, interaction_dataset, holdout, **common)
     if config.buy_again:
         again = build_holdout(interaction_dataset, training_split.holdout, positives, BUY_AGAIN)
@@ -66,6 +83,10 @@ def evaluation(context: AssetExecutionContext, config: EvaluateConfig, mlflow: M
                                          config.k, None)
             if champ_cold is not None:
                 report.slices["cold_users_champion"] = champ_cold[champ_cold["model"] == "lightfm_hybrid"].assign(
+                    model=champion_name)
+            champ_items = cold_item_slice(champion, interaction_dataset, training_split.holdout, valid_items, config.k)
+            if champ_items is not None:
+                report.slices["cold_items_champion"] = champ_items[champ_items["model"] == "lightfm_hybrid"].assign(
                     model=champion_name)
         for name, frame in (("cold_users", cold_user_slice(lightfm_model.recommender, interaction_dataset,
                                                            training_split.holdout, valid_users, config.k,

@@ -12,7 +12,7 @@ In both, only items seen before the cutoff count, so every model competes for th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,10 +29,10 @@ from reco_pipeline.evaluate.baselines import (
 from reco_pipeline.evaluate.metrics import METRICS, coverage, per_user_metrics
 from reco_pipeline.featurize.dataset import InteractionDataset
 from reco_pipeline.recommender import Recommender
+from reco_pipeline.train.ranker import BUY_AGAIN, DISCOVERY, RankingStats
 from reco_pipeline.schema import Columns
 
 CANDIDATE, BASELINE, CHAMPION = "candidate", "baseline", "champion"
-DISCOVERY, BUY_AGAIN = "discovery", "buy_again"
 
 
 @dataclass(frozen=True)
@@ -150,14 +150,15 @@ def _lists_from_frame(recs: pd.DataFrame, users: np.ndarray) -> list[list[str]]:
 
 
 def rank_with_recommender(rec: Recommender, holdout: Holdout, dataset: InteractionDataset, depth: int,
-                          repeat_weight: float = 0.0) -> list[list[str]]:
-    """Rank with any Recommender (the candidate or a champion trained on other data) under this protocol."""
+                          repeat_weight: float | None = None, rerank: bool = True) -> list[list[str]]:
+    """Rank with any Recommender (the candidate or a champion trained on other data) under this protocol
+    (its ranker, when it has one, uses the weights learned for this protocol)."""
     exclude = ({u: set(dataset.item_map.to_external(dataset.purchased[r].indices))
                 for u, r in zip(holdout.users, holdout.rows)} if holdout.exclude_purchased else None)
     # Restrict to items of this dataset so every model competes for the same catalogue.
     mask = np.isin(rec.item_map.external_ids, dataset.item_map.external_ids)
     recs = rec.recommend(list(holdout.users), depth, exclude_purchased=False, exclude=exclude, item_mask=mask,
-                         repeat_weight=repeat_weight)
+                         mode=holdout.protocol, rerank=rerank, repeat_weight=repeat_weight)
     return _lists_from_frame(recs, holdout.users)
 
 
@@ -173,10 +174,14 @@ def evaluate_all(
     repeat_weight: float = 1.0,
     champion: Recommender | None = None,
     champion_name: str = "champion",
+    reference_rankers: Mapping[str, object] | None = None,
 ) -> EvaluationReport:
     """Every model on the same users and truth. Baselines: popularity, recent popularity, user-kNN,
-    EASE (when ``ease_l2`` is set) and, for buy-again, repeat-buy; the candidate also runs in its
-    buy-again blend (``repeat_weight``)."""
+    EASE (when ``ease_l2`` is set) and, for buy-again, repeat-buy. When the candidate has a learned
+    ranking stage, its raw LightFM ranking is reported too, and ``reference_rankers`` (e.g.
+    ``{"ease": ranker}``, fitted the same way on the validation window) put the same stage on top of
+    a baseline, so the stage's gain is not credited to LightFM alone. For buy-again the candidate
+    also runs in the hand-set blend (``repeat_weight``)."""
     if holdout.n_users == 0:
         raise ValueError(f"evaluation ({holdout.protocol}): no user known before the cutoff bought an item in the "
                          "holdout window; lengthen holdout_days or supply more data")
@@ -191,7 +196,12 @@ def evaluate_all(
         add(name, BASELINE, _lists_from_indices(rank_rows(scores, exclude, depth), dataset))
 
     models: list[ModelEvaluation] = []
-    add("lightfm_hybrid", CANDIDATE, rank_with_recommender(candidate, holdout, dataset, depth))
+    reranked = candidate.reranks
+    add("lightfm_hybrid", CANDIDATE, rank_with_recommender(candidate, holdout, dataset, depth),
+        note="LightFM + learned ranking stage" if reranked else "")
+    if reranked:
+        add("lightfm_raw", BASELINE, rank_with_recommender(candidate, holdout, dataset, depth, rerank=False),
+            note="the candidate's LightFM score alone, without the ranking stage")
     if holdout.protocol == BUY_AGAIN and repeat_weight:
         add("lightfm_buy_again_blend", BASELINE, rank_with_recommender(candidate, holdout, dataset, depth, repeat_weight),
             note=f"candidate blended with repeat-purchase propensity (weight {repeat_weight})")
@@ -201,7 +211,12 @@ def evaluate_all(
         add_scores("repeat_buy", repeat_buy_scores(dataset, holdout.rows))
     add_scores(f"user_knn_{knn_neighbors}", UserKNN(dataset, knn_neighbors).scores(holdout.rows))
     if ease_l2:
-        add_scores("ease", EASE(dataset, ease_l2).scores(holdout.rows))
+        ease_scores = EASE(dataset, ease_l2).scores(holdout.rows)
+        add_scores("ease", ease_scores)
+        ease_ranker = (reference_rankers or {}).get("ease")
+        if ease_ranker is not None and holdout.protocol in ease_ranker.weights:
+            add_scores("ease_reranked", ease_ranker.score(ease_scores, holdout.rows, RankingStats.from_dataset(dataset),
+                                                          holdout.protocol))
     if champion is not None:
         # A champion trained on another catalogue (the user switched data sources) cannot be compared
         # meaningfully; say so next to its numbers rather than silently scoring it near zero.

@@ -1,8 +1,9 @@
 """The registered artefact: an MLflow pyfunc wrapping a pickled :class:`Recommender`.
 
 Input: a DataFrame with a ``user_id`` column. Params: ``k`` (default 10),
-``exclude_purchased`` (default True) and ``repeat_weight`` (default 0; > 0 with
-``exclude_purchased=False`` is the buy-again mode). Output: one row per recommendation
+``exclude_purchased`` (default True), ``mode`` (``discovery``, the default, or ``buy_again``:
+the learned ranking's weights for re-orders; pair it with ``exclude_purchased=False``) and
+``repeat_weight`` (default 0; > 0 uses the hand-set blend instead of the learned ranking). Output: one row per recommendation
 (``user_id, item_id, rank, score, source``); ``source`` says whether the model or the
 popularity fallback (unknown user) answered.
 """
@@ -20,7 +21,7 @@ from reco_pipeline.recommender import Recommender
 from reco_pipeline.schema import Columns
 
 RECOMMENDER_ARTIFACT = "recommender"
-DEFAULT_PARAMS = {"k": 10, "exclude_purchased": True, "repeat_weight": 0.0}
+DEFAULT_PARAMS = {"k": 10, "exclude_purchased": True, "mode": "discovery", "repeat_weight": 0.0}
 
 
 class RecoPyfuncModel(mlflow.pyfunc.PythonModel):
@@ -38,7 +39,8 @@ class RecoPyfuncModel(mlflow.pyfunc.PythonModel):
             raise ValueError(f"k must be between 1 and {self.recommender.item_map.size}; got {k}")
         return self.recommender.recommend(frame[Columns.User].astype(str).tolist(), k,
                                           exclude_purchased=bool(params["exclude_purchased"]),
-                                          repeat_weight=float(params["repeat_weight"]))
+                                          mode=str(params["mode"]),
+                                          repeat_weight=float(params["repeat_weight"]) or None)
 
 
 def save_pyfunc(recommender: Recommender, path: Path, example_users: list[str]) -> Path:

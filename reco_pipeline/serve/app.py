@@ -191,17 +191,20 @@ def create_app(store: MlflowStore, landing: LandingArea, *, alias: str = CHAMPIO
                         exclude_items: Annotated[str | None, Query(description="comma-separated item ids, "
                                                                                "e.g. out of stock")] = None,
                         mode: Annotated[str, Query(pattern="^(discovery|buy_again)$",
-                                                   description="discovery (default) or buy_again: re-orders "
-                                                               "allowed and boosted by how often they were bought")]
+                                                   description="discovery (default): products new to the customer; "
+                                                               "buy_again: re-orders allowed, ranked by the learned "
+                                                               "re-order model (how often, how recently)")]
                         = "discovery",
-                        repeat_weight: Annotated[float, Query(ge=0, le=100)] = 1.0):
+                        repeat_weight: Annotated[float | None, Query(ge=0, le=100, description=(
+                            "buy_again only: use the hand-set blend, model score + weight x log(1 + times bought), "
+                            "instead of the learned ranking"))] = None):
         m = model()
         rec = m.recommender
         mask = mask_for(rec, _split(categories), _split(exclude_categories))
         again = mode == "buy_again"
         idx, scores, source = rec.recommend_one(user_id, k, exclude_purchased=exclude_purchased and not again,
                                                 exclude_items=_split(exclude_items), item_mask=mask,
-                                                repeat_weight=repeat_weight if again else 0.0)
+                                                mode=mode, repeat_weight=repeat_weight if again else None)
         return fast_json(answer(m, user_id, idx, scores, source))
 
     @app.post("/recommendations", response_model=RecommendationsOut)

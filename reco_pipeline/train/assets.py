@@ -1,5 +1,6 @@
 
 import dataclasses
+import time
 
 import numpy as np
 import pandas as pd
@@ -11,10 +12,12 @@ from reco_pipeline.featurize.split import TemporalSplit
 from reco_pipeline.publish.resources import MlflowResource
 from reco_pipeline.publish.tracking import log_child_run, pipeline_run
 from reco_pipeline.train.model import TrainResult, TrainSettings, fit_lightfm
+from reco_pipeline.train.ranker import fit_on_validation
 from reco_pipeline.train.search import SearchResult, SearchSettings, apply_featurize_overrides, run_search
 
 GROUP = "train"
 _D = TrainSettings()
+_S_DAYS = SearchSettings().validation_days
 
 
 class TrainConfig(Config):
@@ -33,9 +36,17 @@ class TrainConfig(Config):
                                     description="Weight positives by event type and recency")
     use_search: bool = Field(default=True, description="Take the tuned values from hyperparameter_search when it ran "
                                                        "(fields it does not tune still come from here)")
+    ranker: bool = Field(default=True, description="Learn a ranking stage on top of LightFM (trend, item age, "
+                                                   "re-order recency and frequency), fitted on the validation window; "
+                                                   "costs one more model fit")
+    ranker_validation_days: float = Field(default=_S_DAYS, description="Validation window the ranking stage learns "
+                                                                       "from (the holdout stays unseen)")
+    ranker_candidates: int = Field(default=200, description="Per customer, the model's top-N items the ranking stage "
+                                                            "learns to reorder")
 
     def settings(self) -> TrainSettings:
-        return TrainSettings(**self.model_dump(exclude={"use_search"}))
+        return TrainSettings(**self.model_dump(exclude={"use_search", "ranker", "ranker_validation_days",
+                                                        "ranker_candidates"}))
 
 
 _S = SearchSettings()
@@ -109,7 +120,26 @@ def lightfm_model(context: AssetExecutionContext, config: TrainConfig, interacti
                                    "a model that evaluation would misread")
     result = dataclasses.replace(fit_lightfm(dataset, settings), tuned=tuned)
     context.log.info(f"trained {result.epochs_run} epochs in {result.seconds:.1f}s (tuned: {tuned})")
+    ranker_meta: dict = {"ranker": False}
+    if config.ranker:
+        start = time.perf_counter()
+        try:
+            ranker = fit_on_validation(lambda ds: fit_lightfm(ds, settings).recommender.score_known, training_split,
+                                       valid_users, valid_items, dataset.settings, config.ranker_validation_days,
+                                       n_candidates=config.ranker_candidates)
+        except ValueError as exc:  # too little history for a validation window: rank by the model alone
+            context.log.warning(f"ranking stage skipped: {exc}")
+            ranker = None
+        if ranker is not None:
+            result = dataclasses.replace(result, recommender=result.recommender.with_ranker(ranker, dataset))
+            ranker_meta = {"ranker": True, "ranker_seconds": round(time.perf_counter() - start, 1),
+                           "ranker_weights": MetadataValue.json(ranker.describe()),
+                           "ranker_fit": MetadataValue.json(ranker.info)}
+            context.log.info(f"ranking stage fitted on the validation window: {ranker.describe()}")
+        else:
+            context.log.warning("ranking stage: not enough validation purchases to learn from; ranking by LightFM")
     return Output(result, metadata={
+        **ranker_meta,
         "train_seconds": round(result.seconds, 2),
         "epochs": result.epochs_run,
         "reproducible": settings.num_threads == 1,

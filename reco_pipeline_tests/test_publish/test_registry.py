@@ -35,6 +35,10 @@ def test_pyfunc_round_trip_gives_identical_recommendations(tmp_path, tiny_traine
     out = pyfunc.predict(pd.DataFrame({Columns.User: users[:2]}), params={"k": 3})
     assert out[Columns.User].tolist() == [users[0]] * 3 + [users[1]] * 3
     assert pyfunc.metadata.signature is not None
+    again = pyfunc.predict(pd.DataFrame({Columns.User: users[:2]}),
+                           params={"k": 3, "mode": "buy_again", "exclude_purchased": False})
+    pd.testing.assert_frame_equal(again.reset_index(drop=True),
+                                  rec.recommend(users[:2], 3, mode="buy_again", exclude_purchased=False))
 
 
 def test_promotion_sequence_moves_aliases_only_when_better(store, tiny_trained):

@@ -14,6 +14,7 @@ from reco_pipeline.publish.tracking import finish_run, log_params_metrics, start
 from reco_pipeline.serve.app import create_app
 from reco_pipeline.settings import ProjectPaths
 from reco_pipeline.train.model import TrainSettings, fit_lightfm
+from reco_pipeline.train.ranker import fit_on_validation
 from reco_pipeline_tests.conftest import TINY_TRAIN
 
 
@@ -28,13 +29,18 @@ def register(store, rec, promote=True, metric=0.1):
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, tiny_trained):
+def served(tmp_path_factory, tiny_trained, tiny_dataset, tiny_split, tiny_raw):
+    # Served as the pipeline publishes it: LightFM with its learned ranking stage.
+    ranker = fit_on_validation(lambda ds: fit_lightfm(ds, TINY_TRAIN).recommender.score_known, tiny_split,
+                               tiny_raw.users, tiny_raw.items, tiny_dataset.settings, 25)
+    rec = tiny_trained.recommender.with_ranker(ranker, tiny_dataset)
+    assert rec.reranks
     home = tmp_path_factory.mktemp("serve") / "home"
     store = MlflowStore.for_home(home)
-    register(store, tiny_trained.recommender)
+    register(store, rec)
     app = create_app(store, LandingArea(ProjectPaths.resolve(home).landing), poll_seconds=0)
     with TestClient(app) as client:
-        yield client, tiny_trained.recommender, store, home
+        yield client, rec, store, home
 
 
 def known_buyer(rec):
@@ -205,3 +211,8 @@ def test_buy_again_mode_is_selectable_per_request(served):
     # With a heavy repeat weight the customer's own purchases come first.
     assert {i["item_id"] for i in again["items"][:min(len(bought), 10)]} <= bought
     assert client.get(f"/recommendations/{user}", params={"mode": "nonsense"}).status_code == 422
+    # Without a weight, the model's own buy-again ranking answers (learned weights when it has a
+    # ranking stage): the same list as the library call.
+    learned = client.get(f"/recommendations/{user}", params={"k": 10, "mode": "buy_again"}).json()
+    expected = rec.recommend([user], 10, mode="buy_again", exclude_purchased=False)
+    assert [i["item_id"] for i in learned["items"]] == list(expected["item_id"])
