@@ -1,5 +1,7 @@
 """The whole graph through Dagster, into a real SQLite MLflow store in a temporary folder."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from dagster import DagsterInstance
@@ -47,7 +49,11 @@ def test_first_run_materializes_everything_and_becomes_champion(first_run, share
     assert len(children) == 2 and all("validation_ndcg_at_10" in c.data.metrics for c in children)
     assert first_run.materializations["lightfm_model"]["tuned_by_search"] is True
     artifacts = {a.path for a in store.client().list_artifacts(pub.run_id, "evaluation")}
-    assert {"evaluation/metrics.md", "evaluation/ndcg_at_k.png", "evaluation/report.md"} <= artifacts
+    assert {"evaluation/metrics.md", "evaluation/ndcg_at_k.png", "evaluation/report.md", "evaluation/report.html",
+            "evaluation/popularity_bias.png", "evaluation/ndcg_at_k_buy_again.png"} <= artifacts
+    html = Path(store.client().download_artifacts(pub.run_id, "evaluation/report.html")).read_text()
+    assert html.count("data:image/png;base64,") == 3 and "ease_reranked" in html and "Ranking stage weights" in html
+    assert {a.path for a in store.client().list_artifacts(pub.run_id, "model")} >= {"model/ranking_stage.json"}
     report = store.client().download_artifacts(pub.run_id, "evaluation/report.md")
     text = open(report).read()
     assert "## Promotion decision" in text and "## Hyper-parameter search" in text and "Buy-again" in text
@@ -76,7 +82,7 @@ def test_a_different_model_is_promoted_exactly_when_it_is_better(first_run, shar
     champ = third.evaluation.champion.metrics["ndcg@10"]
     d = third.published.decision
     assert d.interval is not None and d.guardrails  # a real comparison: bootstrap and guardrails ran
-    assert {g.name for g in d.guardrails} == {"coverage_at_10", "cold_users_ndcg_at_10"}
+    assert {g.name for g in d.guardrails} == {"coverage_at_10", "cold_users_ndcg_at_10", "cold_items_ndcg_at_10"}
     assert d.promote == (cand > champ and d.interval.low > 0 and all(g.passed for g in d.guardrails))
     expected_champion = third.published.version if d.promote else "1"
     assert str(MlflowStore.for_home(shared_home).model_version_by_alias().version) == expected_champion

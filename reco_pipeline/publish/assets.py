@@ -1,4 +1,5 @@
 
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,14 @@ from pydantic import Field
 
 from reco_pipeline.collect.resources import DataSource
 from reco_pipeline.evaluate.protocol import EvaluationReport
-from reco_pipeline.evaluate.report import flat_metrics, plot_metric_curve, popularity_bias_frame, render_report
+from reco_pipeline.evaluate.report import (
+    flat_metrics,
+    plot_metric_curve,
+    plot_popularity_bias,
+    popularity_bias_frame,
+    render_html_report,
+    render_report,
+)
 from reco_pipeline.featurize.dataset import InteractionDataset
 from reco_pipeline.featurize.split import TemporalSplit
 from reco_pipeline.publish.batch import batch_recommendations as make_batch
@@ -44,6 +52,9 @@ class PublishConfig(Config):
                                                              "lower than the champion's")
     cold_users_margin: float = Field(default=0.02, description="Guardrail: NDCG@k on cold customers may be at most "
                                                                "this much lower than the champion's")
+    cold_items_margin: float = Field(default=0.02, description="Guardrail: NDCG@k on cold products (first sold in "
+                                                               "the holdout) may be at most this much lower than the "
+                                                               "champion's")
 
     def gate(self) -> GateSettings:
         return GateSettings(**self.model_dump())
@@ -86,7 +97,10 @@ def registered_model(context: AssetExecutionContext, config: PublishConfig, mlfl
                   "tuned_by_search": lightfm_model.tuned,
                   "holdout_cutoff": str(training_split.cutoff), "eval_k": evaluation.k,
                   **{f"train.{k}": v for k, v in lightfm_model.settings.params().items()},
-                  **{f"data.{k}": v for k, v in interaction_dataset.summary().items()}}
+                  **{f"data.{k}": v for k, v in interaction_dataset.summary().items()},
+                  "ranking_stage": lightfm_model.recommender.reranks,
+                  **({f"ranker.{mode}.{f}": w for mode, ws in lightfm_model.recommender.ranker.describe().items()
+                      for f, w in ws.items()} if lightfm_model.recommender.reranks else {})}
         metrics = {**flat_metrics(evaluation), "train_seconds": lightfm_model.seconds,
                    "valid_interactions": float(len(valid_interactions)),
                    "quarantined_interactions": float(len(quarantined_interactions))}
@@ -96,13 +110,25 @@ def registered_model(context: AssetExecutionContext, config: PublishConfig, mlfl
             digest=fingerprint)
         log_text(store, run_id, evaluation.to_markdown(), "evaluation/metrics.md")
         log_text(store, run_id, evaluation.table().to_csv(index=False), "evaluation/metrics.csv")
-        with tempfile.TemporaryDirectory() as tmp:
-            log_file(store, run_id, plot_metric_curve(evaluation, Path(tmp) / "ndcg_at_k.png"), "evaluation")
         bias = popularity_bias_frame(evaluation, interaction_dataset.item_popularity,
                                      interaction_dataset.item_map.external_ids)
+        with tempfile.TemporaryDirectory() as tmp:
+            figures = {"NDCG@k, discovery": plot_metric_curve(evaluation, Path(tmp) / "ndcg_at_k.png")}
+            for name, other in evaluation.others.items():
+                figures[f"NDCG@k, {name.replace('_', '-')}"] = plot_metric_curve(other, Path(tmp) / f"ndcg_at_k_{name}.png")
+            figures["Accuracy vs popularity bias"] = plot_popularity_bias(bias, evaluation,
+                                                                          Path(tmp) / "popularity_bias.png")
+            for path in figures.values():
+                log_file(store, run_id, path, "evaluation")
+            ranker = lightfm_model.recommender.ranker if lightfm_model.recommender.reranks else None
+            log_text(store, run_id, render_html_report(evaluation, figures, decision, hyperparameter_search, bias,
+                                                       ranker), "evaluation/report.html")
         log_text(store, run_id, render_report(evaluation, decision, hyperparameter_search)
-                 + "\n## Popularity bias (0 = most popular item)\n\n" + bias.round(4).to_markdown(index=False) + "\n",
-                 "evaluation/report.md")
+                 + "\n## Popularity bias (0 = most popular item)\n\n" + bias.round(4).to_markdown(index=False) + "\n"
+                 + "\n![Accuracy vs popularity bias](popularity_bias.png)\n", "evaluation/report.md")
+        if ranker is not None:
+            log_text(store, run_id, json.dumps({"weights": ranker.describe(), "fit": ranker.info}, indent=2,
+                                               default=str), "model/ranking_stage.json")
         if len(quarantined_interactions):
             counts = quarantined_interactions[Columns.Reason].str.split(";").explode().value_counts()
             log_text(store, run_id, counts.to_frame("rows").to_markdown(), "validation/quarantine_by_reason.md")
@@ -135,7 +161,7 @@ def registered_model(context: AssetExecutionContext, config: PublishConfig, mlfl
         "model_uri": f"models:/{store.model_name}/{mv.version}",
         "data_fingerprint": fingerprint,
         "metrics": MetadataValue.md(evaluation.to_markdown()),
-        "report": MetadataValue.url(f"{store.client().get_run(run_id).info.artifact_uri}/evaluation/report.md"),
+        "report": MetadataValue.url(f"{store.client().get_run(run_id).info.artifact_uri}/evaluation/report.html"),
         "bootstrap_interval": (f"[{decision.interval.low:+.5f}, {decision.interval.high:+.5f}]"
                                if decision.interval else "n/a (first model)"),
     })

@@ -5,7 +5,8 @@
 1. its primary metric is higher than the champion's by more than ``min_improvement``;
 2. a paired bootstrap over users (seeded) gives a confidence interval for the difference that lies
    entirely above zero, so the win is not noise;
-3. guardrails hold: e.g. catalogue coverage is not worse than the champion's by more than a margin.
+3. guardrails hold: catalogue coverage, and NDCG on cold customers and on cold products, are not
+   worse than the champion's by more than a margin.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ class GateSettings:
     bootstrap_seed: int = 0
     coverage_margin: float = 0.05
     cold_users_margin: float = 0.02
+    cold_items_margin: float = 0.02
 
 
 def gate_from_evaluation(evaluation: "EvaluationReport", settings: GateSettings) -> PromotionDecision:
@@ -154,12 +156,14 @@ def gate_from_evaluation(evaluation: "EvaluationReport", settings: GateSettings)
     cov = f"coverage@{evaluation.k}"
     guardrails = [Guardrail(cov.replace("@", "_at_"), evaluation.candidate.metrics[cov], champion.metrics[cov],
                             settings.coverage_margin)]
-    cold, cold_champ = evaluation.slices.get("cold_users"), evaluation.slices.get("cold_users_champion")
-    if cold is not None and cold_champ is not None:
-        ndcg = f"ndcg@{evaluation.k}"
-        guardrails.append(Guardrail(f"cold_users_ndcg_at_{evaluation.k}",
-                                    float(cold.loc[cold["model"] == "lightfm_hybrid", ndcg].iloc[0]),
-                                    float(cold_champ[ndcg].iloc[0]), settings.cold_users_margin))
+    ndcg = f"ndcg@{evaluation.k}"
+    # Cold slices: the champion is scored on the same new customers / new products (evaluation asset).
+    for name, margin in (("cold_users", settings.cold_users_margin), ("cold_items", settings.cold_items_margin)):
+        cold, cold_champ = evaluation.slices.get(name), evaluation.slices.get(f"{name}_champion")
+        if cold is not None and cold_champ is not None and len(cold_champ):
+            guardrails.append(Guardrail(f"{name}_ndcg_at_{evaluation.k}",
+                                        float(cold.loc[cold["model"] == "lightfm_hybrid", ndcg].iloc[0]),
+                                        float(cold_champ[ndcg].iloc[0]), margin))
     decision = decide_promotion(key, evaluation.candidate.metrics[key], champion.metrics[key],
                                 champion.name.removeprefix("champion_v"), settings.min_improvement, interval,
                                 guardrails)

@@ -68,3 +68,35 @@ def test_decision_tags_are_strings_and_carry_the_interval():
     assert tags["reco.decision.alias"] == "champion" and tags["reco.decision.champion_version"] == "3"
     assert tags["reco.decision.ci_low"] == "0.100000" and tags["reco.decision.guardrail.coverage_at_10"].startswith("pass")
     assert all(isinstance(v, str) for v in tags.values())
+
+
+def _report_with_cold_slices(cold_items_candidate: float, cold_items_champion: float):
+    import pandas as pd
+
+    from reco_pipeline.evaluate.protocol import CANDIDATE, CHAMPION, EvaluationReport, ModelEvaluation
+
+    rng = np.random.default_rng(0)
+    champ = rng.uniform(0, 0.2, 400)
+    models = [ModelEvaluation("lightfm_hybrid", CANDIDATE, {"ndcg@10": champ.mean() + 0.2, "coverage@10": 0.5}, {},
+                              pd.DataFrame({"ndcg": champ + 0.2})),
+              ModelEvaluation("champion_v1", CHAMPION, {"ndcg@10": champ.mean(), "coverage@10": 0.5}, {},
+                              pd.DataFrame({"ndcg": champ}))]
+    report = EvaluationReport("discovery", 10, 400, 800, 100, models)
+
+    def frame(model, value):
+        return pd.DataFrame({"model": [model], "users": [30], "ndcg@10": [value]})
+
+    report.slices.update(cold_users=frame("lightfm_hybrid", 0.1), cold_users_champion=frame("champion_v1", 0.1),
+                         cold_items=frame("lightfm_hybrid", cold_items_candidate),
+                         cold_items_champion=frame("champion_v1", cold_items_champion))
+    return report
+
+
+def test_gate_blocks_a_model_that_forgets_new_products():
+    from reco_pipeline.publish.promotion import GateSettings, gate_from_evaluation
+
+    settings = GateSettings(bootstrap_resamples=200)
+    worse = gate_from_evaluation(_report_with_cold_slices(0.10, 0.40), settings)
+    assert not worse.promote and "cold_items_ndcg_at_10" in worse.reason
+    assert {g.name for g in worse.guardrails} == {"coverage_at_10", "cold_users_ndcg_at_10", "cold_items_ndcg_at_10"}
+    assert gate_from_evaluation(_report_with_cold_slices(0.39, 0.40), settings).promote  # within the margin
