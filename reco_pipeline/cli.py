@@ -216,11 +216,14 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     if loaded is None:
         raise UserError(f"no model under '{store.model_uri(args.alias)}' in {store.tracking_uri}; run `reco run` first")
     rec, mv = loaded
-    recs = rec.recommend([args.user_id], args.k, exclude_purchased=not args.include_purchased)
+    again = args.buy_again
+    recs = rec.recommend([args.user_id], args.k, exclude_purchased=not (args.include_purchased or again),
+                         mode="buy_again" if again else "discovery")
     recs["title"] = rec.titles_of(recs["item_id"])
     known = args.user_id in rec.user_map
     if args.json:
         print(json.dumps({"user_id": args.user_id, "model_version": str(mv.version), "known_user": known,
+                          "mode": "buy_again" if again else "discovery",
                           "fallback": None if known else "popularity",
                           "items": recs.drop(columns=["user_id"]).to_dict("records")}))
         return 0
@@ -320,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--k", type=int, default=10)
     rc.add_argument("--alias", default=CHAMPION_ALIAS, help="model alias to ask (default champion)")
     rc.add_argument("--include-purchased", action="store_true", help="allow items the user already bought")
+    rc.add_argument("--buy-again", action="store_true", help="re-orders: bought items allowed and ranked by the "
+                                                            "model's learned buy-again weights")
     rc.add_argument("--json", action="store_true")
     common(rc)
     rc.set_defaults(func=cmd_recommend)

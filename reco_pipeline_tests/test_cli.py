@@ -67,6 +67,8 @@ def test_models_and_recommend(cli_home):
     assert rec.returncode == 0, rec.stderr
     body = last_json(rec.stdout)
     assert body["known_user"] is True and len(body["items"]) == 5 and body["model_version"] == "1"
+    again = last_json(reco("recommend", user, "--k", "5", "--buy-again", "--home", str(home), "--json").stdout)
+    assert again["mode"] == "buy_again" and len(again["items"]) == 5
     human = reco("recommend", "nobody-at-all", "--home", str(home))
     assert human.returncode == 0 and "popularity fallback" in human.stdout
 

@@ -139,7 +139,8 @@ def data_valuation(context: AssetExecutionContext, config: ValuationConfig, mlfl
     holdout = build_holdout(interaction_dataset, training_split.holdout, interaction_dataset.positive_event_types,
                             DISCOVERY)
     ablations, curve = value_data(training_split, valid_users, valid_items, interaction_dataset, holdout,
-                                  interaction_dataset.settings, lightfm_model.settings, config.k,
+                                  getattr(lightfm_model, "featurize_settings", None) or interaction_dataset.settings,
+                                  lightfm_model.settings, config.k,
                                   config.history_shares)
     store = mlflow.store()
     run_id = start_run(store, f"data-valuation-{context.run_id[:8]}", {"dagster.run_id": context.run_id,

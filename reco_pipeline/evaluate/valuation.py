@@ -31,7 +31,9 @@ def value_data(split: TemporalSplit, users: pd.DataFrame, items: pd.DataFrame, f
                shares: Sequence[float] = (0.25, 0.5, 0.75)) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Returns ``(ablations, learning_curve)``, each with an ``ndcg@k`` column and the change vs the full model."""
     key = f"ndcg@{k}"
-    base = _score(fit_lightfm(full, train).recommender, holdout, full, k)
+    # "Everything" is built with the same featurization as the variants (the search may have tuned it).
+    base_ds = full if featurize == full.settings else build_dataset(split, users, items, featurize)
+    base = _score(fit_lightfm(base_ds, train).recommender, holdout, full, k)
 
     def variant(train_events: pd.DataFrame, fs: FeaturizeSettings, u=users, i=items) -> float | None:
         s = TemporalSplit(train_events, split.holdout, split.cutoff, split.end)

@@ -39,6 +39,7 @@ class TrainResult:
     seconds: float
     epochs_run: int
     tuned: bool = False  # settings came from the hyper-parameter search
+    featurize_settings: object = None  # FeaturizeSettings the model was trained with (the search may tune them)
 
 
 def fit_lightfm(dataset: InteractionDataset, settings: TrainSettings,
@@ -87,4 +88,5 @@ def fit_lightfm(dataset: InteractionDataset, settings: TrainSettings,
     if not np.isfinite(model.item_embeddings).all():
         raise FloatingPointError(diverged)
     rec = Recommender.from_model(model, dataset, info={"cutoff": str(dataset.cutoff), **settings.params()})
-    return TrainResult(recommender=rec, settings=settings, seconds=seconds, epochs_run=epochs_run)
+    return TrainResult(recommender=rec, settings=settings, seconds=seconds, epochs_run=epochs_run,
+                       featurize_settings=dataset.settings)

@@ -78,13 +78,21 @@ class RankingStats:
         known = np.flatnonzero(rows >= 0)
         if not len(known):
             return np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, len(PAIR_FEATURES)))
-        days = self.purchase_days[rows[known]]
-        since = self.days_since_purchase[rows[known]]
-        pos = np.repeat(known, np.diff(days.indptr))
-        items = days.indices.astype(np.int64)
-        d = days.data.astype(np.float64)
-        # Same sparsity pattern by construction (both come from the same purchase pairs).
-        s = since.data.astype(np.float64)
+        if len(known) == 1:  # the real-time path: slice the row directly (scipy row indexing costs ~50 us)
+            r = rows[known[0]]
+            a, b = self.purchase_days.indptr[r], self.purchase_days.indptr[r + 1]
+            items = self.purchase_days.indices[a:b].astype(np.int64)
+            d = self.purchase_days.data[a:b].astype(np.float64)
+            s = self.days_since_purchase.data[a:b].astype(np.float64)
+            pos = np.full(len(items), known[0])
+        else:
+            days = self.purchase_days[rows[known]]
+            since = self.days_since_purchase[rows[known]]
+            pos = np.repeat(known, np.diff(days.indptr))
+            items = days.indices.astype(np.int64)
+            d = days.data.astype(np.float64)
+            # Same sparsity pattern by construction (both come from the same purchase pairs).
+            s = since.data.astype(np.float64)
         users = rows[pos]
         feats = np.column_stack([np.ones_like(d), np.log1p(d), np.log1p(s), self.log_item_rebuy_rate[items],
                                  self.log_user_rebuy_rate[users], np.log1p(d) / self.log_user_purchase_days[users]])
@@ -106,12 +114,19 @@ class LinearRanker:
         if mode not in self.weights:
             raise ValueError(f"ranker: unknown mode '{mode}'; use one of {sorted(self.weights)}")
         w = self.weights[mode]
-        out = w[0] * standardise_rows(np.asarray(model_scores, dtype=np.float64))
-        out += (stats.item_features @ w[1:1 + len(ITEM_FEATURES)])[None, :]
+        # float32 in place: this runs on every request and on every batch of the published table
+        # (a float64 copy of a users x items block made batch scoring 7x slower).
+        s = np.asarray(model_scores, dtype=np.float32)
+        mean = s.mean(axis=1, keepdims=True)
+        std = s.std(axis=1, keepdims=True)
+        std[~(std > 0)] = 1.0
+        out = s - mean
+        out *= (w[0] / std).astype(np.float32)
+        out += (stats.item_features @ w[1:1 + len(ITEM_FEATURES)]).astype(np.float32)[None, :]
         if mode == BUY_AGAIN:
             pos, items, feats = stats.pair_features(rows)
-            out[pos, items] += feats @ w[1 + len(ITEM_FEATURES):]
-        return out.astype(np.float32)
+            out[pos, items] += (feats @ w[1 + len(ITEM_FEATURES):]).astype(np.float32)
+        return out
 
 
 def candidate_features(model_scores: np.ndarray, rows: np.ndarray, stats: RankingStats, mode: str,
