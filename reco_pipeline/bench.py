@@ -184,9 +184,15 @@ def bench_serve(args) -> dict:
 
     home = Path(args.home or tempfile.mkdtemp(prefix="reco-bench-"))
     data = Path(args.data) if args.data else (DEFAULT_DATA if DEFAULT_DATA.is_file() else None)
-    print(f"[bench] training the champion on {'Online Retail' if data else 'synthetic data'} into {home}", file=sys.stderr)
-    source = train_champion(home, data)
     store = MlflowStore.for_home(home)
+    if args.existing:
+        if load_alias(store) is None:
+            raise SystemExit(f"--existing: no champion in {home}; run `reco run --home {home}` first")
+        source = f"existing champion in {home}"
+    else:
+        print(f"[bench] training the champion on {'Online Retail' if data else 'synthetic data'} into {home}",
+              file=sys.stderr)
+        source = train_champion(home, data)
     rec, mv = load_alias(store)
     with open(home / "storage" / "interaction_dataset.pkl", "rb") as fh:  # the matrices this model trained on
         dataset = pickle.load(fh)
@@ -284,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("serve", help="service latency/throughput vs mlflow models serve; batch top-k paths")
     s.add_argument("--data", help="Online Retail file (default: the shared copy when present, else synthetic)")
     s.add_argument("--home", help="project home to train into (default: a new temporary folder)")
+    s.add_argument("--existing", action="store_true", help="measure the champion already in --home (no training)")
     s.add_argument("--requests", type=int, default=2000, help="requests per phase and server")
     s.add_argument("--clients", type=int, default=8, help="concurrent clients in the throughput phase")
     s.add_argument("--json", action="store_true")
