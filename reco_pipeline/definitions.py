@@ -8,7 +8,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from reco_pipeline.collect.assets import collect_raw
 from reco_pipeline.collect.resources import DataSource, LandingZone
-from reco_pipeline.evaluate.assets import candidate_beats_popularity, data_valuation, evaluation
+from reco_pipeline.evaluate.assets import candidate_beats_popularity, data_valuation, evaluation, ranking_stage_helps
 from reco_pipeline.featurize.assets import interaction_dataset, training_split
 from reco_pipeline.feedback.automation import build_automation
 from reco_pipeline.io_manager import RecoIOManager
@@ -23,7 +23,7 @@ JOB_NAME = "reco_pipeline"
 
 ASSETS = [collect_raw, validate_interactions, validate_users, validate_items, training_split, interaction_dataset,
           hyperparameter_search, lightfm_model, evaluation, registered_model, batch_recommendations, data_valuation]
-ASSET_CHECKS = [*CHECKS, candidate_beats_popularity]
+ASSET_CHECKS = [*CHECKS, candidate_beats_popularity, ranking_stage_helps]
 
 # Data valuation retrains the model several times: on demand (UI or its own job), not in every run.
 reco_job = define_asset_job(JOB_NAME, selection=AssetSelection.all() - AssetSelection.assets(data_valuation),

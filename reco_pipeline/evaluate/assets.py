@@ -116,6 +116,23 @@ def candidate_beats_popularity(evaluation: EvaluationReport) -> AssetCheckResult
                             metadata={"candidate": round(cand, 5), "popularity": round(pop, 5)})
 
 
+@asset_check(asset=evaluation, description="The learned ranking stage should not rank worse than LightFM alone on "
+                                            "the holdout (warning: the stage was fitted on an earlier window; if it "
+                                            "loses here, the shop's rhythm changed or the window was too small)")
+def ranking_stage_helps(evaluation: EvaluationReport) -> AssetCheckResult:
+    key = f"ndcg@{evaluation.k}"
+    raw = evaluation.get("lightfm_raw")
+    if raw is None:
+        return AssetCheckResult(passed=True, severity=AssetCheckSeverity.WARN, metadata={"ranking_stage": "off"})
+    rows = {"discovery": (evaluation.candidate.metrics[key], raw.metrics[key])}
+    for name, other in evaluation.others.items():
+        if other.get("lightfm_raw") is not None:
+            rows[name] = (other.candidate.metrics[key], other.get("lightfm_raw").metrics[key])
+    return AssetCheckResult(passed=all(c >= r for c, r in rows.values()), severity=AssetCheckSeverity.WARN,
+                            metadata={f"{name}_{key}": f"{c:.5f} with the stage vs {r:.5f} without"
+                                      for name, (c, r) in rows.items()})
+
+
 class ValuationConfig(Config):
     k: int = Field(default=10, description="NDCG@k is the measure of worth")
     history_shares: list[float] = Field(default_factory=lambda: [0.25, 0.5, 0.75],

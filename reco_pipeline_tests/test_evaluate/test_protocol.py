@@ -122,3 +122,24 @@ def test_vectors_from_attributes_have_the_folded_layout(tiny_trained, tiny_raw, 
     vecs = rec.item_vectors_from_table(table)
     assert vecs.shape == (len(table), rec.item_vectors.shape[1]) and np.isfinite(vecs).all()
     assert np.allclose(vecs[:, -2], 1.0)  # folded layout [i, 1, b_i]
+
+
+def _report(candidate: float, raw: float | None):
+    import pandas as pd
+
+    from reco_pipeline.evaluate.protocol import BASELINE, CANDIDATE, EvaluationReport, ModelEvaluation
+
+    models = [ModelEvaluation("lightfm_hybrid", CANDIDATE, {"ndcg@10": candidate}, {}, pd.DataFrame())]
+    if raw is not None:
+        models.append(ModelEvaluation("lightfm_raw", BASELINE, {"ndcg@10": raw}, {}, pd.DataFrame()))
+    return EvaluationReport("discovery", 10, 5, 5, 10, models)
+
+
+def test_ranking_stage_check_warns_when_the_stage_loses_to_lightfm_alone():
+    from reco_pipeline.evaluate.assets import ranking_stage_helps
+
+    assert ranking_stage_helps(_report(0.2, 0.1)).passed
+    worse = ranking_stage_helps(_report(0.1, 0.2))
+    assert not worse.passed and worse.severity.value == "WARN"
+    assert "0.10000 with the stage vs 0.20000 without" in str(worse.metadata["discovery_ndcg@10"])
+    assert ranking_stage_helps(_report(0.1, None)).passed  # stage switched off: nothing to compare
