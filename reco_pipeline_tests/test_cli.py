@@ -137,7 +137,8 @@ def test_notebook_cells_run_against_the_store(cli_home, monkeypatch):
             exec(compile("".join(cell["source"]), "runs_and_models.ipynb", "exec"), scope)
     assert scope["table"]["decision"].tolist() == ["champion"]
     assert len(scope["batch"]) > 0 and list(scope["versions"]["version"].astype(str)) == ["1"]
-    assert len(scope["fig"].axes[0].patches) == 2  # candidate and kNN bars for the one run
+    assert {"popularity", "user_knn_50", "ease", "lightfm_raw", "ease_reranked"} <= set(scope["baselines"])
+    assert len(scope["fig"].axes[0].patches) == 1 + len(scope["baselines"])  # the one run: candidate + each baseline
 
 
 def test_mlflow_models_serve_answers_for_the_champion(cli_home):

@@ -7,6 +7,9 @@ Definitions (binary relevance, ``hits`` = relevant items among the top ``k``):
 - NDCG@k = DCG / IDCG with gain 1 and discount ``1 / log2(rank + 1)``; IDCG uses ``min(k, |relevant|)`` hits
 - AP@k = mean over the relevant positions ``r <= k`` of precision@r, divided by ``min(k, |relevant|)``
 - coverage@k = distinct items in all top-k lists / catalogue size
+- novelty@k = mean over users of the mean self-information ``-log2(p_i)`` of their top-k items, with
+  ``p_i`` the share of training customers who bought item ``i`` (add-one smoothed, so a product
+  nobody bought yet is the most novel, not infinite). Higher = less obvious recommendations.
 """
 
 from __future__ import annotations
@@ -51,6 +54,24 @@ def coverage(recommended: Sequence[Sequence[str]], catalogue_size: int, k: int) 
         return 0.0
     distinct = {item for recs in recommended for item in list(recs)[:k]}
     return len(distinct) / catalogue_size
+
+
+def self_information(item_ids: Sequence[str], buyers: np.ndarray, n_users: int) -> dict[str, float]:
+    """``-log2((buyers + 1) / (n_users + 1))`` per item: the novelty of recommending it."""
+    bits = -np.log2((np.asarray(buyers, dtype=float) + 1.0) / (n_users + 1.0))
+    return dict(zip(item_ids, bits.tolist()))
+
+
+def novelty(recommended: Sequence[Sequence[str]], information: dict[str, float], k: int,
+            unknown: float | None = None) -> float:
+    """Mean over users (with at least one recommendation) of the mean self-information of their top-k.
+
+    Items missing from ``information`` (new products) count as ``unknown``, by default the largest
+    value in it (as novel as a product no customer bought)."""
+    if unknown is None:
+        unknown = max(information.values(), default=0.0)
+    per_user = [np.mean([information.get(i, unknown) for i in list(recs)[:k]]) for recs in recommended if len(recs)]
+    return float(np.mean(per_user)) if per_user else 0.0
 
 
 def summarize(recommended: Sequence[Sequence[str]], relevant: Sequence[set[str]], k: int,

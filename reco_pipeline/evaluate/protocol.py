@@ -26,7 +26,7 @@ from reco_pipeline.evaluate.baselines import (
     recent_popularity_scores,
     repeat_buy_scores,
 )
-from reco_pipeline.evaluate.metrics import METRICS, coverage, per_user_metrics
+from reco_pipeline.evaluate.metrics import METRICS, coverage, novelty, per_user_metrics, self_information
 from reco_pipeline.featurize.dataset import InteractionDataset
 from reco_pipeline.recommender import Recommender
 from reco_pipeline.train.ranker import BUY_AGAIN, DISCOVERY, RankingStats
@@ -126,10 +126,13 @@ def discovery_holdout(dataset: InteractionDataset, holdout_events: pd.DataFrame,
 
 
 def _evaluate_lists(name: str, role: str, ranked: list[list[str]], holdout: Holdout, k: int,
-                    curve_ks: Sequence[int], catalogue_size: int, note: str = "") -> ModelEvaluation:
+                    curve_ks: Sequence[int], catalogue_size: int, note: str = "",
+                    information: dict[str, float] | None = None) -> ModelEvaluation:
     per_user = per_user_metrics(ranked, holdout.relevant, k)
     metrics = {f"{m}@{k}": float(per_user[m].mean()) for m in METRICS}
     metrics[f"coverage@{k}"] = coverage(ranked, catalogue_size, k)
+    if information is not None:
+        metrics[f"novelty@{k}"] = novelty(ranked, information, k)
     curve = {}
     for kk in curve_ks:
         pu = per_user_metrics(ranked, holdout.relevant, kk)
@@ -189,8 +192,11 @@ def evaluate_all(
     n_items = dataset.shape[1]
     exclude = dataset.purchased[holdout.rows] if holdout.exclude_purchased else None
 
+    information = self_information(dataset.item_map.external_ids, dataset.item_popularity, dataset.shape[0])
+
     def add(name, role, ranked, note=""):
-        models.append(_evaluate_lists(name, role, ranked, holdout, k, curve_ks, n_items, note=note))
+        models.append(_evaluate_lists(name, role, ranked, holdout, k, curve_ks, n_items, note=note,
+                                      information=information))
 
     def add_scores(name, scores):
         add(name, BASELINE, _lists_from_indices(rank_rows(scores, exclude, depth), dataset))

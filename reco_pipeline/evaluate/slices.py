@@ -16,16 +16,20 @@ import numpy as np
 import pandas as pd
 
 from reco_pipeline.evaluate.baselines import EASE
-from reco_pipeline.evaluate.metrics import METRICS, coverage, per_user_metrics
+from reco_pipeline.evaluate.metrics import METRICS, coverage, novelty, per_user_metrics, self_information
 from reco_pipeline.featurize.dataset import InteractionDataset
 from reco_pipeline.recommender import Recommender, top_k
 from reco_pipeline.schema import Columns
 
 
-def _summary(name: str, ranked: list[list[str]], truth: list[set[str]], k: int, catalogue: int) -> dict[str, float]:
+def _summary(name: str, ranked: list[list[str]], truth: list[set[str]], k: int, catalogue: int,
+             information: dict[str, float] | None = None) -> dict[str, float]:
     pu = per_user_metrics(ranked, truth, k)
-    return {"model": name, **{f"{m}@{k}": float(pu[m].mean()) for m in METRICS},
-            f"coverage@{k}": coverage(ranked, catalogue, k)}
+    out = {"model": name, **{f"{m}@{k}": float(pu[m].mean()) for m in METRICS},
+           f"coverage@{k}": coverage(ranked, catalogue, k)}
+    if information is not None:
+        out[f"novelty@{k}"] = novelty(ranked, information, k)
+    return out
 
 
 def cold_user_slice(rec: Recommender, dataset: InteractionDataset, holdout_events: pd.DataFrame,
@@ -70,7 +74,8 @@ def cold_user_slice(rec: Recommender, dataset: InteractionDataset, holdout_event
             s = x @ ease.b if len(excl) else p.copy()
             s[excl] = -np.inf
             rows["ease_fold_in"].append(list(dataset.item_map.to_external(top_k(s[None, :], k)[0][0])))
-    out = [_summary(name, ranked, truth, k, n_items) for name, ranked in rows.items() if ranked]
+    information = self_information(dataset.item_map.external_ids, dataset.item_popularity, dataset.shape[0])
+    out = [_summary(name, ranked, truth, k, n_items, information) for name, ranked in rows.items() if ranked]
     frame = pd.DataFrame(out)
     frame.insert(1, "users", len(ids))
     return frame

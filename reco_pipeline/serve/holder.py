@@ -41,6 +41,7 @@ class LoadedModel:
             "training_cutoff": self.recommender.info.get("cutoff"),
             "users": self.recommender.user_map.size, "items": self.recommender.item_map.size,
             "metrics": self.metrics,
+            "ranking_stage": self.recommender.ranker.describe() if self.recommender.reranks else None,
         }
 
 

@@ -56,3 +56,15 @@ def test_precision_and_recall_match_lightfm_evaluation(tiny_dataset, tiny_traine
     ours = per_user_metrics(recs, rel, k)
     assert ours["precision"].mean() == pytest.approx(lf_prec.mean(), abs=1e-6)
     assert ours["recall"].mean() == pytest.approx(lf_rec.mean(), abs=1e-6)
+
+
+def test_novelty_is_mean_self_information_by_hand():
+    from reco_pipeline.evaluate.metrics import novelty, self_information
+
+    # 7 customers: "a" bought by 3, "b" by 1, "c" by nobody -> -log2((n+1)/8) = 1, 2, 3 bits.
+    info = self_information(["a", "b", "c"], np.array([3, 1, 0]), 7)
+    assert info == pytest.approx({"a": 1.0, "b": 2.0, "c": 3.0})
+    # user 1: (1 + 2) / 2; user 2: "c" and an unknown new product (counted as the most novel, 3) -> 3;
+    # a user with an empty list does not count; k cuts the lists.
+    assert novelty([["a", "b", "c"], ["c", "new"], []], info, k=2) == pytest.approx((1.5 + 3.0) / 2)
+    assert novelty([["a"]], info, k=10) < novelty([["c"]], info, k=10)

@@ -52,6 +52,7 @@ def test_health_model_and_openapi(served):
     assert client.get("/health").json()["status"] == "ok"
     info = client.get("/model").json()
     assert info["version"] == "1" and info["alias"] == "champion" and info["metrics"]["ndcg_at_10"] == 0.1
+    assert set(info["ranking_stage"]) == {"discovery", "buy_again"}  # the learned weights, readable
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/recommendations/{user_id}", "/recommendations", "/similar-items/{item_id}", "/events"} <= set(paths)
 
