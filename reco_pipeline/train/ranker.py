@@ -17,6 +17,7 @@ operations, and its weights are readable (they are logged with the model).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -155,9 +156,9 @@ def candidate_features(model_scores: np.ndarray, rows: np.ndarray, stats: Rankin
         extra = ~np.isin(pkey, key)
         pos, items = np.concatenate([pos, ppos[extra]]), np.concatenate([items, pitems[extra]])
         pair = np.vstack([pair, np.zeros((int(extra.sum()), len(PAIR_FEATURES)))])
-        where = {k: j for j, k in enumerate(pos * z.shape[1] + items)}
-        idx = np.fromiter((where[k] for k in pkey), dtype=np.int64, count=len(pkey))
-        pair[idx] = pfeats
+        keys = pos * z.shape[1] + items  # unique: every bought pair is now among the examples
+        order = np.argsort(keys, kind="stable")
+        pair[order[np.searchsorted(keys[order], pkey)]] = pfeats
     feats = np.column_stack([z[pos, items], stats.item_features[items]])
     if mode == BUY_AGAIN:
         feats = np.column_stack([feats, pair])
@@ -166,12 +167,14 @@ def candidate_features(model_scores: np.ndarray, rows: np.ndarray, stats: Rankin
 
 def fit_ranker(score_rows: Callable[[np.ndarray], np.ndarray], dataset: InteractionDataset,
                holdouts: Mapping[str, object], *, n_candidates: int = 200, l2: float = 1.0,
-               min_positives: int = 20) -> LinearRanker | None:
+               min_positives: int = 20, max_users: int = 20_000, seed: int = 0) -> LinearRanker | None:
     """Learn the weights for each protocol in ``holdouts`` (``mode -> Holdout`` on ``dataset``'s window).
 
     ``score_rows(rows)`` gives the model's scores for those dataset rows. Features are standardised
     before an L2-regularised logistic regression (lbfgs: deterministic) and the weights mapped back
-    to raw units. Returns None when no protocol had ``min_positives`` positive examples.
+    to raw units. Returns None when no protocol had ``min_positives`` positive examples. At most
+    ``max_users`` customers per protocol are used (a seeded sample): ten weights do not need more,
+    and the examples of a large shop would not fit in memory (customers x ``n_candidates`` rows).
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -180,6 +183,10 @@ def fit_ranker(score_rows: Callable[[np.ndarray], np.ndarray], dataset: Interact
     for mode, holdout in holdouts.items():
         if holdout is None or holdout.n_users == 0:
             continue
+        if holdout.n_users > max_users:
+            keep = np.sort(np.random.default_rng(seed).choice(holdout.n_users, max_users, replace=False))
+            holdout = dataclasses.replace(holdout, users=holdout.users[keep], rows=holdout.rows[keep],
+                                          relevant=[holdout.relevant[i] for i in keep])
         scores = score_rows(holdout.rows)
         exclude = dataset.purchased[holdout.rows] if mode == DISCOVERY else None
         pos, items, x = candidate_features(scores, holdout.rows, stats, mode, exclude, n_candidates)

@@ -161,3 +161,20 @@ def test_new_customers_and_the_fallback_are_not_reranked(tiny_dataset, tiny_trai
     mixed = [tiny_dataset.user_map.external_ids[0], "nobody"]
     a, b = rec.recommend(mixed, 10), plain.recommend(mixed, 10)
     assert a[a["user_id"] == "nobody"].equals(b[b["user_id"] == "nobody"])
+
+
+def test_large_validation_sets_are_sampled_reproducibly(tiny_dataset):
+    rng = np.random.default_rng(0)
+    trending = np.argsort(-tiny_dataset.recent_popularity, kind="stable")
+    relevant = [[i for i in trending[:25] if rng.random() < 0.5] for _ in range(200)]
+    holdout = _holdout(tiny_dataset, DISCOVERY, relevant)
+    seen = []
+
+    def scores(rows):
+        seen.append(len(rows))
+        return np.random.default_rng(1).normal(size=(len(rows), tiny_dataset.shape[1]))
+
+    a = fit_ranker(scores, tiny_dataset, {DISCOVERY: holdout}, max_users=60)
+    b = fit_ranker(scores, tiny_dataset, {DISCOVERY: holdout}, max_users=60)
+    assert seen == [60, 60] and a.info[DISCOVERY]["users"] == 60
+    assert np.array_equal(a.weights[DISCOVERY], b.weights[DISCOVERY])
