@@ -115,6 +115,9 @@ def _summary(outcome, source: str, data: str | None, seconds: float) -> dict[str
         "mlflow_tracking_uri": paths.tracking_uri,
         "dagster_home": str(paths.dagster_home),
     }
+    report = outcome.materializations.get("registered_model", {}).get("report")
+    if report:
+        summary["outputs"]["evaluation_report"] = str(report)
     return summary
 
 
@@ -163,6 +166,8 @@ def _format_summary(s: dict[str, Any]) -> str:
     lines.append(f"  batch recommendations  {o['batch_recommendations']}")
     lines.append(f"  quarantined rows       {o['quarantine']}")
     lines.append(f"  MLflow store           {o['mlflow_tracking_uri']}")
+    if o.get("evaluation_report"):
+        lines.append(f"  evaluation report      {o['evaluation_report']}")
     # Echo the command the way the user typed it (e.g. .venv/bin/reco when the venv is not active).
     reco = sys.argv[0] if sys.argv[0].endswith("reco") and not Path(sys.argv[0]).is_absolute() else "reco"
     lines.append(f"  UIs                    {reco} ui   (Dagster http://127.0.0.1:3000, MLflow http://127.0.0.1:5000)")

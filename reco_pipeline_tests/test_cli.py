@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -38,6 +39,8 @@ def test_run_json_has_rows_metrics_and_decision(cli_home):
     assert set(summary["metrics"]["baselines"]) == {"popularity", "recent_popularity", "user_knn_50", "ease",
                                                     "lightfm_raw", "ease_reranked"}
     assert "buy_again" in summary["other_protocols"]
+    report = summary["outputs"]["evaluation_report"]
+    assert report.endswith("evaluation/report.html") and Path(report.removeprefix("file://")).is_file()
     assert summary["metrics"]["candidate"]["ndcg@10"] > 0
     assert summary["decision"]["promoted"] is True and summary["model"]["version"] == "1"
     assert (home / "dagster" / "dagster.yaml").is_file()  # the run landed in the project's Dagster instance

@@ -114,15 +114,16 @@ def render_html_report(report: EvaluationReport, figures: dict[str, Path], decis
     parts = [f"<p>Holdout: <b>{report.protocol}</b> protocol, {report.n_users} customers, {report.n_relevant} "
              f"relevant items, catalogue {report.catalogue_size}, k = {report.k}.</p>"]
     if decision is not None:
-        body = f"<p><b>{html.escape(decision.alias)}</b>: {html.escape(decision.reason)}</p><ul>"
+        body = f"<p><b>{html.escape(decision.alias)}</b>: {html.escape(decision.reason)}</p>"
+        items = ""
         if decision.interval is not None:
             i = decision.interval
-            body += (f"<li>paired bootstrap over {i.users} customers, {i.resamples} resamples: mean difference "
-                     f"{i.mean_difference:+.5f}, {i.confidence:.0%} interval [{i.low:+.5f}, {i.high:+.5f}]</li>")
+            items += (f"<li>paired bootstrap over {i.users} customers, {i.resamples} resamples: mean difference "
+                      f"{i.mean_difference:+.5f}, {i.confidence:.0%} interval [{i.low:+.5f}, {i.high:+.5f}]</li>")
         for g in decision.guardrails:
-            body += (f"<li>guardrail {html.escape(g.name)}: candidate {g.candidate:.4f} vs champion {g.champion:.4f} "
-                     f"(margin {g.margin}): {'pass' if g.passed else '<b>FAIL</b>'}</li>")
-        parts.append(section("Promotion decision", body + "</ul>"))
+            items += (f"<li>guardrail {html.escape(g.name)}: candidate {g.candidate:.4f} vs champion {g.champion:.4f} "
+                      f"(margin {g.margin}): {'pass' if g.passed else '<b>FAIL</b>'}</li>")
+        parts.append(section("Promotion decision", body + (f"<ul>{items}</ul>" if items else "")))
     parts.append(section("Discovery (products bought before the cutoff excluded)", table(report.table())))
     for name, other in report.others.items():
         parts.append(section(f"{name.replace('_', '-').capitalize()} ({other.n_users} customers)", table(other.table())))
