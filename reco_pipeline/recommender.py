@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from reco_pipeline.featurize.features import AttributeEncoder, normalize_rows
 from reco_pipeline.featurize.idmap import IdMap
 from reco_pipeline.schema import Columns
-from reco_pipeline.train.ranker import BUY_AGAIN, DISCOVERY, MODES, LinearRanker, RankingStats
+from reco_pipeline.train.ranker import BUY_AGAIN, DISCOVERY, MODES, LinearRanker, RankingStats, standardise_rows
 
 FALLBACK_POPULARITY = "popularity"
 SOURCE_MODEL = "model"
@@ -165,10 +165,7 @@ class Recommender:
         Standardising puts the model's arbitrary score scale on a footing with the purchase counts.
         """
         counts = self.purchase_counts if self.purchase_counts is not None else self.purchased
-        mean = scores.mean(axis=1, keepdims=True)
-        std = scores.std(axis=1, keepdims=True)
-        std[std == 0] = 1.0
-        out = (scores - mean) / std
+        out = standardise_rows(scores)
         known = np.flatnonzero(rows >= 0)
         if len(known):
             out[known] += weight * np.log1p(counts[rows[known]].toarray())

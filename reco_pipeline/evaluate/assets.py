@@ -78,16 +78,15 @@ def evaluation(context: AssetExecutionContext, config: EvaluateConfig, mlflow: M
             report.others[BUY_AGAIN] = evaluate_all(lightfm_model.recommender, interaction_dataset, again, **common)
     if config.cold_slices:
         if champion is not None:
-            # The champion on the same cold customers: the gate's cold-start guardrail compares the two.
-            champ_cold = cold_user_slice(champion, interaction_dataset, training_split.holdout, valid_users,
-                                         config.k, None)
-            if champ_cold is not None:
-                report.slices["cold_users_champion"] = champ_cold[champ_cold["model"] == "lightfm_hybrid"].assign(
-                    model=champion_name)
-            champ_items = cold_item_slice(champion, interaction_dataset, training_split.holdout, valid_items, config.k)
-            if champ_items is not None:
-                report.slices["cold_items_champion"] = champ_items[champ_items["model"] == "lightfm_hybrid"].assign(
-                    model=champion_name)
+            # The champion on the same cold customers and products: the gate's cold-start guardrails compare them.
+            for name, frame in (
+                    ("cold_users", cold_user_slice(champion, interaction_dataset, training_split.holdout,
+                                                   valid_users, config.k, None)),
+                    ("cold_items", cold_item_slice(champion, interaction_dataset, training_split.holdout,
+                                                   valid_items, config.k))):
+                if frame is not None:
+                    report.slices[f"{name}_champion"] = frame[frame["model"] == "lightfm_hybrid"].assign(
+                        model=champion_name)
         for name, frame in (("cold_users", cold_user_slice(lightfm_model.recommender, interaction_dataset,
                                                            training_split.holdout, valid_users, config.k,
                                                            config.ease_l2 or None)),

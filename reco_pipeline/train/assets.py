@@ -17,7 +17,7 @@ from reco_pipeline.train.search import SearchResult, SearchSettings, apply_featu
 
 GROUP = "train"
 _D = TrainSettings()
-_S_DAYS = SearchSettings().validation_days
+_S = SearchSettings()
 
 
 class TrainConfig(Config):
@@ -39,8 +39,9 @@ class TrainConfig(Config):
     ranker: bool = Field(default=True, description="Learn a ranking stage on top of LightFM (trend, item age, "
                                                    "re-order recency and frequency), fitted on the validation window; "
                                                    "costs one more model fit")
-    ranker_validation_days: float = Field(default=_S_DAYS, description="Validation window the ranking stage learns "
-                                                                       "from (the holdout stays unseen)")
+    ranker_validation_days: float = Field(default=_S.validation_days,
+                                          description="Validation window the ranking stage learns from (the holdout "
+                                                      "stays unseen)")
     ranker_candidates: int = Field(default=200, description="Per customer, the model's top-N items the ranking stage "
                                                             "learns to reorder")
 
@@ -48,8 +49,6 @@ class TrainConfig(Config):
         return TrainSettings(**self.model_dump(exclude={"use_search", "ranker", "ranker_validation_days",
                                                         "ranker_candidates"}))
 
-
-_S = SearchSettings()
 
 
 class SearchConfig(Config):

@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from reco_pipeline.featurize.dataset import InteractionDataset
+from reco_pipeline.featurize.dataset import FeaturizeSettings, InteractionDataset
 from reco_pipeline.recommender import Recommender
 
 
@@ -39,7 +39,7 @@ class TrainResult:
     seconds: float
     epochs_run: int
     tuned: bool = False  # settings came from the hyper-parameter search
-    featurize_settings: object = None  # FeaturizeSettings the model was trained with (the search may tune them)
+    featurize_settings: FeaturizeSettings | None = None  # what the model was trained with (the search may tune them)
 
 
 def fit_lightfm(dataset: InteractionDataset, settings: TrainSettings,
